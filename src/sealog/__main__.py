@@ -1,0 +1,3 @@
+from sealog.cli import main
+
+main()
