@@ -5,11 +5,24 @@ from __future__ import annotations
 import click
 
 import sealog
+from sealog._cli_attest import attest
+from sealog._cli_audit import approver, audit, order
+from sealog._cli_profiles import profiles
 
 __all__ = ["main"]
 
 
 @click.group()
 @click.version_option(sealog.__version__, prog_name="sealog")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show a traceback instead of one line on errors.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Sealed, policy-controlled logging for Confidential Computing workloads."""
+    ctx.obj = {"debug": debug}
+
+
+main.add_command(profiles)
+main.add_command(attest)
+main.add_command(audit)
+main.add_command(approver)
+main.add_command(order)

@@ -40,9 +40,8 @@ class Evidence:
 
     def __post_init__(self) -> None:
         if len(self.report_data) != REPORT_DATA_SIZE:
-            raise FormatError(
-                f"evidence report data is {len(self.report_data)} bytes, expected {REPORT_DATA_SIZE}"
-            )
+            got = len(self.report_data)
+            raise FormatError(f"evidence report data is {got} bytes, expected {REPORT_DATA_SIZE}")
 
     def to_json(self) -> dict[str, str]:
         """The header's JSON form: text fields as they are, bytes in standard base64."""

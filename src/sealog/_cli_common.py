@@ -1,0 +1,61 @@
+"""What every ``sealog`` subcommand shares: one line per error, and exit codes that mean one thing.
+
+Exit codes: 0 success, 1 a failed verification or a refusal by policy, 2 bad input or an
+unusable environment. ``sealog --debug`` re-raises for a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import click
+
+from sealog.errors import Error
+
+__all__ = ["SealogGroup", "fail", "guarded"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line on stderr and exit with ``code``."""
+    click.echo(f"sealog: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _debug_enabled() -> bool:
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.obj and isinstance(ctx.obj, dict) and ctx.obj.get("debug"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn :class:`sealog.Error` and OS errors into one line on stderr and an exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except Error as exc:
+            if _debug_enabled():
+                raise
+            fail(str(exc), exc.exit_code)
+        except OSError as exc:
+            if _debug_enabled():
+                raise
+            name = f"{exc.filename}: " if exc.filename else ""
+            fail(f"{name}{exc.strerror or exc}", 2)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+class SealogGroup(click.Group):
+    """A click group whose usage errors exit 2 with one line, like every other bad input."""

@@ -1,0 +1,168 @@
+"""The profile model: what goes to whom at one stage of a deployment.
+
+Profiles are frozen dataclasses, built only by the strict loader (``_loader.py``) or by code
+that passes fully checked values. Their digest is over a canonical encoding (``_digest.py``),
+never over the TOML text, so key order, comments and whitespace do not change it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "LADDER",
+    "LEVELS",
+    "SOURCES",
+    "Destination",
+    "HostClear",
+    "Profile",
+    "Stage",
+    "StreamSettings",
+    "TracebackMode",
+]
+
+#: Level names a profile may use, with their stdlib numbers.
+LEVELS: dict[str, int] = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+}
+
+#: Where a record comes from.
+SOURCES: tuple[str, ...] = ("workload", "runtime", "sealog")
+
+
+class Stage(StrEnum):
+    """The deployment stage a profile is written for."""
+
+    DEVELOPMENT = "development"
+    TESTING = "testing"
+    STAGING = "staging"
+    PRODUCTION = "production"
+    INCIDENT = "incident"
+
+
+#: Stages from the least to the most strict, for "at least as strict as" questions.
+#: ``incident`` is a time-boxed elevation of production: it seals DEBUG and full tracebacks,
+#: so it ranks below staging.
+LADDER: tuple[Stage, ...] = (
+    Stage.DEVELOPMENT,
+    Stage.TESTING,
+    Stage.INCIDENT,
+    Stage.STAGING,
+    Stage.PRODUCTION,
+)
+
+
+class TracebackMode(StrEnum):
+    """How much of an exception leaves for a destination."""
+
+    FULL = "full"  # type, message, every frame with its source line
+    REDACTED = "redacted"  # type and frame locations; message through the redaction rules
+    NONE = "none"  # type only
+
+
+class HostClear(StrEnum):
+    """What the host channel carries in clear."""
+
+    RECORDS = "records"  # plain log lines (development only)
+    EVENTS_AND_CODES = "events+codes"  # lifecycle events plus generic error codes
+    EVENTS = "events"  # lifecycle events only
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Rules for one destination: the host in clear, the owner (sealed) or the flight recorder.
+
+    Attributes:
+        min_level: the lowest level that reaches this destination (stdlib number).
+        sources: the record sources let through.
+        traceback: how exceptions are rendered.
+        redact_fields: extra-field names whose values are replaced by ``[redacted]``
+            (compared case-insensitively).
+        redact_patterns: compiled regular expressions; each match in a message, a rendered
+            argument or a string field is replaced by ``[redacted]``.
+        rate_limit: records per second let through (token bucket of one second); 0 is no limit.
+    """
+
+    min_level: int = logging.INFO
+    sources: tuple[str, ...] = SOURCES
+    traceback: TracebackMode = TracebackMode.REDACTED
+    redact_fields: tuple[str, ...] = ()
+    redact_patterns: tuple[re.Pattern[str], ...] = ()
+    rate_limit: float = 0.0
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """How sealed frames leave the Keep.
+
+    Attributes:
+        bucket: the plaintext size of every frame when ``padding`` is on, in bytes.
+        flush_interval: seconds between scheduled flushes (and cover frames).
+        padding: pad every frame to ``bucket`` bytes.
+        cover_traffic: emit one frame every interval whether or not there is anything to say,
+            and never an extra one (ERROR records wait for the next tick inside the Keep).
+        checkpoint_every: frames between signed checkpoints of the chain head.
+        epoch_frames: frames per key epoch; the key ratchets forward after that many.
+        max_backlog: bytes of sealed-but-unsent records held inside the Keep before records are
+            dropped and counted (only bites under cover traffic, where capacity is fixed).
+    """
+
+    bucket: int = 4096
+    flush_interval: float = 1.0
+    padding: bool = False
+    cover_traffic: bool = False
+    checkpoint_every: int = 32
+    epoch_frames: int = 64
+    max_backlog: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One stage profile (DESIGN.md section 3).
+
+    Attributes:
+        name: the profile's name (``production``, or a custom name).
+        stage: the stage it is written for; decides its place on the ladder.
+        description: one line for people.
+        reveal_secrets: whether values marked with :func:`sealog.secret` may leave in clear
+            (only a development-stage profile may say yes).
+        production_secrets: whether a relying party may hand production secrets to a Keep
+            running it.
+        trace: whether the runtime records the workload's environment calls.
+        host: the cleartext host channel.
+        host_rules: rules for records shown to the host (only used with ``host = records``,
+            and for which records produce error codes with ``events+codes``).
+        owner: rules for records sealed to the owner.
+        ring: rules for the in-Keep flight recorder, or None when it is off.
+        ring_records: how many records the flight recorder keeps.
+        stream: how frames leave the Keep.
+    """
+
+    name: str
+    stage: Stage
+    description: str = ""
+    reveal_secrets: bool = False
+    production_secrets: bool = False
+    trace: bool = False
+    host: HostClear = HostClear.EVENTS
+    host_rules: Destination = field(default_factory=Destination)
+    owner: Destination = field(default_factory=Destination)
+    ring: Destination | None = None
+    ring_records: int = 0
+    stream: StreamSettings = field(default_factory=StreamSettings)
+
+    @property
+    def rank(self) -> int:
+        """Position on the ladder, 0 being the least strict."""
+        return LADDER.index(self.stage)
+
+    def at_least_as_strict_as(self, other: Profile) -> bool:
+        """True when this profile's stage is at or above ``other``'s on the ladder."""
+        return self.rank >= other.rank
