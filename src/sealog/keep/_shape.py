@@ -1,0 +1,209 @@
+"""Turning log records into rows, and shaping rows for one destination.
+
+Standard library only: the capture half runs inside workload interpreters, which may not have
+sealog's dependencies. Capture runs on the caller's thread and does only what cannot wait (the
+message is rendered now, because its arguments may change; the traceback is walked now, because
+its frames will be gone). Shaping (redaction, traceback mode, rate limit) runs where frames are
+sealed, off the caller's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import traceback
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+from sealog.keep._secret import Secret
+from sealog.profile._model import Destination, TracebackMode
+
+__all__ = ["Shaper", "capture_exception", "row_from_record"]
+
+REDACTED = "[redacted]"
+_STANDARD = frozenset(
+    logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__.keys() | {"message", "asctime"}
+)
+_BASE_ATTRS = len(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__)
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+def capture_exception(exc_info: ExcInfo, *, with_locals: bool = False) -> dict[str, Any]:
+    """The full exception (type, message, frames with source lines), as a row's JSON form."""
+    etype, value, tb = exc_info
+    frames = []
+    locals_: list[dict[str, str]] = []
+    for frame, lineno in traceback.walk_tb(tb):
+        code = frame.f_code
+        summary = traceback.FrameSummary(code.co_filename, lineno, code.co_name)
+        frames.append([code.co_filename, lineno, code.co_name, summary.line or None])
+        if with_locals:
+            locals_.append({k: _safe_repr(v) for k, v in frame.f_locals.items()})
+    qualname = etype.__qualname__
+    module = etype.__module__
+    name = qualname if module in ("builtins", "__main__") else f"{module}.{qualname}"
+    out: dict[str, Any] = {"type": name, "message": _safe_str(value), "frames": frames}
+    if with_locals:
+        out["locals"] = locals_
+    return out
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # a broken __str__ in the workload must not break logging
+        return f"<unprintable {type(value).__name__}>"
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # same as above
+        text = f"<unprintable {type(value).__name__}>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _unwrap(args: Any) -> Any:
+    if isinstance(args, tuple):
+        return tuple(a.value if isinstance(a, Secret) else a for a in args)
+    if isinstance(args, dict):
+        return {k: (v.value if isinstance(v, Secret) else v) for k, v in args.items()}
+    return args
+
+
+def row_from_record(
+    record: logging.LogRecord,
+    *,
+    source: str = "workload",
+    reveal_secrets: bool = False,
+    with_locals: bool = False,
+) -> list[Any]:
+    """Capture a stdlib record as a row (on the caller's thread: keep it cheap).
+
+    Args:
+        record: the stdlib record.
+        source: the row's source.
+        reveal_secrets: render :class:`~sealog.Secret` values in clear (development only).
+        with_locals: capture local variables of traceback frames (development only).
+    """
+    msg = record.msg
+    args = record.args
+    if args:
+        if reveal_secrets:
+            args = _unwrap(args)
+        try:
+            message = str(msg) % args
+        except Exception:  # a bad template must not lose the record
+            message = f"{msg!s} {args!r}"
+        template: str | None = str(msg)
+    else:
+        message = _safe_str(msg)
+        template = None
+    if isinstance(msg, Secret) and reveal_secrets:
+        message = str(msg.value)
+    exc = None
+    if record.exc_info and record.exc_info[0] is not None:
+        exc = capture_exception(record.exc_info, with_locals=with_locals)
+    fields = None
+    attrs = record.__dict__
+    if len(attrs) > _BASE_ATTRS:
+        fields = {
+            k: (v.value if reveal_secrets and isinstance(v, Secret) else v)
+            for k, v in attrs.items()
+            if k not in _STANDARD
+        } or None
+    return [record.created, record.levelno, source, record.name, message, template, exc, fields]
+
+
+class Shaper:
+    """Applies one destination's rules to rows: sources, rate limit, redaction, traceback mode.
+
+    Level filtering is done before capture (that is what keeps filtered calls cheap); the
+    shaper re-checks it so rows from any origin obey the destination.
+    """
+
+    def __init__(self, dest: Destination, *, clock: Any = time.monotonic) -> None:
+        self._dest = dest
+        self._sources = frozenset(dest.sources)
+        self._fields = frozenset(f.lower() for f in dest.redact_fields)
+        patterns = [p.pattern for p in dest.redact_patterns]
+        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        self._clock = clock
+        self._rate = dest.rate_limit
+        self._tokens = dest.rate_limit
+        self._last = clock()
+        #: rows refused by the rate limit since the last :meth:`take_limited`.
+        self.limited = 0
+
+    def _text(self, value: str) -> str:
+        if self._pattern is None:
+            return value
+        return self._pattern.sub(REDACTED, value)
+
+    def _value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._text(value)
+        if isinstance(value, dict):
+            return {
+                k: (REDACTED if str(k).lower() in self._fields else self._value(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self._value(v) for v in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self._text(_safe_str(value))
+
+    def _allow_rate(self) -> bool:
+        if not self._rate:
+            return True
+        now = self._clock()
+        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self.limited += 1
+        return False
+
+    def shape(self, row: list[Any]) -> list[Any] | None:
+        """The row as this destination may see it, or None when it may not see it at all."""
+        if row[1] < self._dest.min_level or row[2] not in self._sources:
+            return None
+        if not self._allow_rate():
+            return None
+        if self._pattern is None and not self._fields and row[6] is None:
+            return row
+        t, level, source, logger, message, template, exc, fields = row
+        message = self._text(message)
+        if template is not None:
+            template = self._text(template)
+        if fields:
+            fields = self._value(fields)
+        if exc is not None:
+            exc = self._exception(exc)
+        return [t, level, source, logger, message, template, exc, fields]
+
+    def _exception(self, exc: dict[str, Any]) -> dict[str, Any]:
+        mode = self._dest.traceback
+        if mode is TracebackMode.NONE:
+            return {"type": exc.get("type"), "message": None, "frames": []}
+        message = exc.get("message")
+        message = None if message is None else self._text(str(message))
+        frames: Iterable[list[Any]] = exc.get("frames", [])
+        if mode is TracebackMode.REDACTED:
+            # Locations only: source lines can carry literals, locals carry data.
+            return {
+                "type": exc.get("type"),
+                "message": message,
+                "frames": [[f[0], f[1], f[2], None] for f in frames],
+            }
+        out = {"type": exc.get("type"), "message": message, "frames": [list(f) for f in frames]}
+        if "locals" in exc:
+            out["locals"] = [
+                {k: self._text(str(v)) for k, v in d.items()} for d in exc.get("locals", [])
+            ]
+        return out

@@ -1,0 +1,295 @@
+"""Reading and verifying one sealed session as its owner.
+
+The reader opens frames strictly in order. The first frame that does not open ends the
+readable part; what follows is only looked at to name what happened (see :func:`_classify`),
+never trusted. Verdicts, from best to worst:
+
+``intact``        every frame opened, in order, and the closing frame is there
+``truncated``     every frame present opened, but the stream stops after sequence N
+``modified``      a frame, the header or the file's framing was altered
+``deleted``       frames are missing from the middle
+``reordered``     frames are present but out of order
+``duplicated``    a frame appears twice (replayed)
+``spliced``       a frame from another session was put into this one
+``not-addressed`` the session is sealed to another owner key
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sealog.errors import DecryptionError, FormatError
+from sealog.seal._container import MAGIC, Damaged, Entry, iter_entries
+from sealog.seal._frames import FrameOpener, parse_frame_header
+from sealog.seal._header import Header
+from sealog.seal._keys import OwnerPrivateKey
+from sealog.seal._records import Record, RecordDecoder
+
+__all__ = ["INTACT", "SessionReader", "Verdict"]
+
+INTACT = "intact"
+#: Given a frame payload, the id of another session holding the same bytes, else None.
+SpliceLookup = Callable[[bytes], str | None]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What verification found for one session.
+
+    Attributes:
+        session: the session id (from the file name).
+        status: one of the verdicts listed in this module's docstring.
+        message: one line for people.
+        frames: frames that opened.
+        records: records read.
+        last_seq: the last sequence number that opened (-1 for none).
+        at_seq: where the problem was found, when it is a frame.
+        header: the header, when it could be read.
+    """
+
+    session: str
+    status: str
+    message: str
+    frames: int = 0
+    records: int = 0
+    last_seq: int = -1
+    at_seq: int | None = None
+    header: Header | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True only for an intact, closed session."""
+        return self.status == INTACT
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``verify --json`` form."""
+        out: dict[str, Any] = {
+            "session": self.session,
+            "status": self.status,
+            "ok": self.ok,
+            "message": self.message,
+            "frames": self.frames,
+            "records": self.records,
+            "last_seq": self.last_seq,
+            "at_seq": self.at_seq,
+        }
+        if self.header is not None:
+            out["keep"] = self.header.keep_id
+            out["profile"] = self.header.profile_name
+            out["created"] = self.header.created
+            out["evidence"] = self.header.evidence.kind if self.header.evidence else None
+        return out
+
+
+class SessionReader:
+    """Reads one session file incrementally (so ``--follow`` can call :meth:`read` again).
+
+    Args:
+        path: the ``.seal`` file.
+        key: the owner's private key.
+        splice_lookup: finds a frame's bytes in the store's other sessions.
+    """
+
+    def __init__(
+        self, path: Path, key: OwnerPrivateKey, splice_lookup: SpliceLookup | None = None
+    ) -> None:
+        self.path = path
+        self.session = path.name.split(".")[0]
+        self._key = key
+        self._splice = splice_lookup
+        self._offset = 0
+        self._opener: FrameOpener | None = None
+        self._decoder = RecordDecoder()
+        self.header: Header | None = None
+        self.frames = 0
+        self.records = 0
+        self.closed = False
+        self._failure: Verdict | None = None
+        self._torn = False
+
+    @property
+    def failed(self) -> bool:
+        """Whether a definite integrity failure was found (reading stops there)."""
+        return self._failure is not None
+
+    def _fail(self, status: str, message: str, at_seq: int | None = None) -> None:
+        self._failure = Verdict(
+            self.session,
+            status,
+            message,
+            self.frames,
+            self.records,
+            self.frames - 1,
+            at_seq,
+            self.header,
+        )
+
+    def read(self) -> Iterator[Record]:
+        """Yield every record that the data written so far authenticates."""
+        if self._failure is not None or self.closed:
+            return
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError as exc:
+            raise FormatError(f"{self.path}: no such session file") from exc
+        base = self._offset
+        start = 0
+        if base == 0:
+            if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
+                self._torn = len(data) < len(MAGIC) and MAGIC.startswith(data)
+                if not self._torn:
+                    self._fail("modified", "not a sealog session file (bad magic)")
+                return
+            start = len(MAGIC)
+        self._torn = False
+        entries = iter_entries(data, start)
+        for item in entries:
+            if isinstance(item, Damaged):
+                if item.torn:
+                    self._torn = True  # maybe still being written; verdict() decides
+                else:
+                    self._fail("modified", f"file framing damaged at byte {base + item.offset}")
+                return
+            if self.header is None:
+                if not self._open_header(item):
+                    return
+            elif self.closed:
+                self._fail("modified", "data after the closing frame", self.frames)
+                return
+            else:
+                yield from self._open_frame(item, entries)
+                if self._failure is not None:
+                    return
+            self._offset = base + item.offset + 8 + len(item.payload)
+
+    def _open_header(self, entry: Entry) -> bool:
+        try:
+            header = Header.from_bytes(entry.payload)
+        except FormatError as exc:
+            self._fail("modified", f"header altered ({exc})")
+            return False
+        self.header = header
+        if header.launch.owner_key_id != self._key.public_key.key_id:
+            self._fail(
+                "not-addressed",
+                f"sealed to owner key {header.launch.owner_key_id}, "
+                f"not to this key ({self._key.public_key.key_id})",
+            )
+            return False
+        if header.kem != self._key.kem:
+            self._fail("modified", "header altered (KEM does not match the owner key)")
+            return False
+        try:
+            root = self._key.open(header.enc, header.hpke_info)
+        except DecryptionError:
+            self._fail("modified", "header altered (session key does not open)")
+            return False
+        self._opener = FrameOpener(header, root)
+        return True
+
+    def _open_frame(self, entry: Entry, later: Iterator[Entry | Damaged]) -> Iterator[Record]:
+        opener = self._opener
+        if opener is None:  # pragma: no cover - read() opens the header first
+            return
+        payload = entry.payload
+        try:
+            frame = opener.open(payload)
+        except (DecryptionError, FormatError):
+            rest = [e.payload for e in later if isinstance(e, Entry)]
+            status, message = self._classify(opener, payload, rest)
+            self._fail(status, message, self.frames)
+            return
+        self.frames += 1
+        try:
+            for record in self._decoder.feed(frame.data, frame.seq):
+                self.records += 1
+                yield record
+        except FormatError as exc:
+            self._fail("modified", f"frame {frame.seq}: {exc}", frame.seq)
+            return
+        if frame.close:
+            self.closed = True
+
+    def _earlier_copy(self, payload: bytes) -> int | None:
+        """The position of an identical earlier frame, if any (reads the file once more)."""
+        data = self.path.read_bytes()
+        for pos, item in enumerate(iter_entries(data)):
+            if not isinstance(item, Entry) or item.offset >= self._offset:
+                break
+            if pos > 0 and item.payload == payload:
+                return pos - 1
+        return None
+
+    def _classify(self, opener: FrameOpener, payload: bytes, rest: list[bytes]) -> tuple[str, str]:
+        """Name why the frame at the expected position does not open."""
+        expected = opener.next_seq
+        copy = self._earlier_copy(payload)
+        if copy is not None:
+            return "duplicated", f"frame {copy} appears again at position {expected}"
+        try:
+            seq, _epoch = parse_frame_header(payload)
+        except FormatError:
+            return "modified", f"frame {expected}: too short to be a frame"
+        if seq != expected:
+            if opener.opens_with_fixed_header(payload):
+                return "modified", f"frame {expected}: clear sequence number altered to {seq}"
+            later = []
+            for p in rest:
+                try:
+                    later.append(parse_frame_header(p)[0])
+                except FormatError:
+                    break
+            if seq < expected:
+                return "duplicated", f"frame {seq} appears again at position {expected}"
+            if expected in later:
+                return "reordered", f"frame {seq} found where frame {expected} belongs"
+            if self._splice and (other := self._splice(payload)):
+                return "spliced", f"frame {expected}: spliced from session {other}"
+            return "deleted", f"frames {expected}..{seq - 1} are missing (deleted)"
+        if self._splice and (other := self._splice(payload)):
+            return "spliced", f"frame {expected}: spliced from session {other}"
+        where = "header or frame 0" if expected == 0 else f"frame {expected}"
+        return "modified", f"{where} altered (does not authenticate)"
+
+    def verdict(self) -> Verdict:
+        """The verdict on everything read so far, treating the current end as final."""
+        if self._failure is not None:
+            return self._failure
+        if self.header is None:
+            return Verdict(self.session, "truncated", "truncated before the header was complete")
+        if self.closed:
+            return Verdict(
+                self.session,
+                INTACT,
+                f"intact and closed: {self.frames} frames, {self.records} records",
+                self.frames,
+                self.records,
+                self.frames - 1,
+                None,
+                self.header,
+            )
+        tail = " (a partial frame follows)" if self._torn else ""
+        return Verdict(
+            self.session,
+            "truncated",
+            f"truncated after sequence {self.frames - 1}: no closing frame{tail}",
+            self.frames,
+            self.records,
+            self.frames - 1,
+            None,
+            self.header,
+        )
+
+
+def file_size(path: Path) -> int:
+    """Size of a file, 0 when absent."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,242 @@
+"""The owner's key pair: the KEM key that every session's root secret is sealed to.
+
+File formats (one line of text each, versioned, naming the KEM):
+
+* ``PREFIX.pub``: ``sealog-owner-pub:v1:<kem>:<base64 public key>``
+* ``PREFIX.key``: ``sealog-owner-key:v1:<kem>:<base64 private key>``, file mode 0600
+
+``<kem>`` is ``x25519`` (32-byte raw keys) or ``mlkem768-x25519`` (the ML-KEM-768 seed, 64 bytes,
+then the X25519 private key, 32 bytes; public: the ML-KEM-768 key, 1184 bytes, then X25519, 32).
+The key id is the first 16 bytes of SHA-256 over ``kem || 0x00 || public key bytes``, in hex.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
+
+from sealog.errors import DecryptionError, FormatError
+
+__all__ = ["KEMS", "OwnerPrivateKey", "OwnerPublicKey", "generate_owner_key", "write_key_pair"]
+
+KEMS = ("x25519", "mlkem768-x25519")
+_PUB_TAG = "sealog-owner-pub:v1"
+_KEY_TAG = "sealog-owner-key:v1"
+
+_PublicKey = Union[x25519.X25519PublicKey, hpke.MLKEM768X25519PublicKey]  # noqa: UP007
+_PrivateKey = Union[x25519.X25519PrivateKey, hpke.MLKEM768X25519PrivateKey]  # noqa: UP007
+
+
+def _suite(kem: str) -> hpke.Suite:
+    hkem = hpke.KEM.X25519 if kem == "x25519" else hpke.KEM.MLKEM768_X25519
+    return hpke.Suite(hkem, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
+
+
+def _key_id(kem: str, public_raw: bytes) -> str:
+    return hashlib.sha256(kem.encode() + b"\x00" + public_raw).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class OwnerPublicKey:
+    """The owner's public KEM key, as given to ``sealog run --owner``."""
+
+    kem: str
+    raw: bytes
+
+    @property
+    def key_id(self) -> str:
+        """A short, stable identifier of this key (32 hex digits)."""
+        return _key_id(self.kem, self.raw)
+
+    def _key(self) -> _PublicKey:
+        if self.kem == "x25519":
+            return x25519.X25519PublicKey.from_public_bytes(self.raw)
+        return hpke.MLKEM768X25519PublicKey(
+            mlkem.MLKEM768PublicKey.from_public_bytes(self.raw[:1184]),
+            x25519.X25519PublicKey.from_public_bytes(self.raw[1184:]),
+        )
+
+    def seal(self, secret: bytes, info: bytes) -> bytes:
+        """HPKE base-mode single-shot encryption (RFC 9180) of ``secret`` to this key."""
+        return _suite(self.kem).encrypt(secret, self._key(), info)
+
+    def to_text(self) -> str:
+        """The ``PREFIX.pub`` file content."""
+        return f"{_PUB_TAG}:{self.kem}:{base64.b64encode(self.raw).decode()}\n"
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "public key") -> OwnerPublicKey:
+        """Parse a ``PREFIX.pub`` file.
+
+        Raises:
+            FormatError: not an owner public key, unknown KEM, or wrong length.
+        """
+        kem, raw = _parse_line(text, _PUB_TAG, source)
+        expected = 32 if kem == "x25519" else 1184 + 32
+        if len(raw) != expected:
+            got = len(raw)
+            raise FormatError(f"{source}: {kem} public key is {got} bytes, expected {expected}")
+        key = cls(kem, raw)
+        try:
+            key._key()
+        except ValueError as exc:
+            raise FormatError(f"{source}: not a valid {kem} public key") from exc
+        return key
+
+    @classmethod
+    def load(cls, path: Path) -> OwnerPublicKey:
+        """Read a ``PREFIX.pub`` file (a private key file is also accepted, for its public half)."""
+        text = _read_text(path)
+        if text.startswith(_KEY_TAG):
+            return OwnerPrivateKey.from_text(text, source=str(path)).public_key
+        return cls.from_text(text, source=str(path))
+
+
+@dataclass(frozen=True)
+class OwnerPrivateKey:
+    """The owner's private KEM key: opens every session sealed to its public half."""
+
+    kem: str
+    raw: bytes
+
+    def _key(self) -> _PrivateKey:
+        if self.kem == "x25519":
+            return x25519.X25519PrivateKey.from_private_bytes(self.raw)
+        return hpke.MLKEM768X25519PrivateKey(
+            mlkem.MLKEM768PrivateKey.from_seed_bytes(self.raw[:64]),
+            x25519.X25519PrivateKey.from_private_bytes(self.raw[64:]),
+        )
+
+    @property
+    def public_key(self) -> OwnerPublicKey:
+        """The matching public key."""
+        key = self._key()
+        if isinstance(key, x25519.X25519PrivateKey):
+            return OwnerPublicKey(self.kem, key.public_key().public_bytes_raw())
+        seed = mlkem.MLKEM768PrivateKey.from_seed_bytes(self.raw[:64])
+        xpub = x25519.X25519PrivateKey.from_private_bytes(self.raw[64:]).public_key()
+        return OwnerPublicKey(
+            self.kem, seed.public_key().public_bytes_raw() + xpub.public_bytes_raw()
+        )
+
+    def open(self, sealed: bytes, info: bytes) -> bytes:
+        """Open what :meth:`OwnerPublicKey.seal` sealed.
+
+        Raises:
+            DecryptionError: not sealed to this key, or altered.
+        """
+        try:
+            return _suite(self.kem).decrypt(sealed, self._key(), info)
+        except Exception as exc:  # one error, no detail about which check failed
+            raise DecryptionError("session key encapsulation does not open with this key") from exc
+
+    def to_text(self) -> str:
+        """The ``PREFIX.key`` file content."""
+        return f"{_KEY_TAG}:{self.kem}:{base64.b64encode(self.raw).decode()}\n"
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "private key") -> OwnerPrivateKey:
+        """Parse a ``PREFIX.key`` file.
+
+        Raises:
+            FormatError: not an owner private key, unknown KEM, or wrong length.
+        """
+        if text.startswith(_PUB_TAG):
+            raise FormatError(f"{source}: this is a public key; the owner's private key is needed")
+        kem, raw = _parse_line(text, _KEY_TAG, source)
+        expected = 32 if kem == "x25519" else 64 + 32
+        if len(raw) != expected:
+            raise FormatError(
+                f"{source}: {kem} private key is {len(raw)} bytes, expected {expected}"
+            )
+        key = cls(kem, raw)
+        try:
+            key._key()
+        except ValueError as exc:
+            raise FormatError(f"{source}: not a valid {kem} private key") from exc
+        return key
+
+    @classmethod
+    def load(cls, path: Path) -> OwnerPrivateKey:
+        """Read a ``PREFIX.key`` file."""
+        return cls.from_text(_read_text(path), source=str(path))
+
+
+def generate_owner_key(kem: str = "x25519") -> OwnerPrivateKey:
+    """A fresh owner key pair for ``kem`` (``x25519`` or ``mlkem768-x25519``)."""
+    if kem not in KEMS:
+        raise FormatError(f"unknown KEM {kem!r}: expected one of {', '.join(KEMS)}")
+    xkey = x25519.X25519PrivateKey.generate().private_bytes_raw()
+    if kem == "x25519":
+        return OwnerPrivateKey(kem, xkey)
+    return OwnerPrivateKey(kem, os.urandom(64) + xkey)
+
+
+def write_key_pair(key: OwnerPrivateKey, prefix: Path, *, force: bool = False) -> tuple[Path, Path]:
+    """Write ``PREFIX.key`` (mode 0600, created that way, never widened) and ``PREFIX.pub``.
+
+    Raises:
+        FormatError: a file exists and ``force`` is false.
+    """
+    key_path = prefix.with_name(prefix.name + ".key")
+    pub_path = prefix.with_name(prefix.name + ".pub")
+    if not force:
+        for path in (key_path, pub_path):
+            if path.exists():
+                raise FormatError(f"{path}: already exists (use --force to overwrite)")
+    _write_private(key_path, key.to_text().encode())
+    pub_path.write_text(key.public_key.to_text())
+    return key_path, pub_path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    # Written to a fresh 0600 file and renamed, so the secret never sits in a wider-mode file.
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise FormatError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise FormatError(f"{path}: is a folder, expected a key file") from exc
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{path}: not a sealog key file (binary content)") from exc
+
+
+def _parse_line(text: str, tag: str, source: str) -> tuple[str, bytes]:
+    line = text.strip()
+    if not line.startswith(tag + ":"):
+        raise FormatError(f"{source}: not a sealog key file (expected a line starting {tag}:)")
+    parts = line.split(":")
+    if len(parts) != 4:
+        raise FormatError(f"{source}: malformed key line (expected {tag}:<kem>:<base64>)")
+    kem = parts[2]
+    if kem not in KEMS:
+        raise FormatError(f"{source}: unknown KEM {kem!r}, expected one of {', '.join(KEMS)}")
+    try:
+        raw = base64.b64decode(parts[3], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FormatError(f"{source}: key is not valid base64") from exc
+    return kem, raw

@@ -1,0 +1,203 @@
+"""Records and their encoding inside sealed frames.
+
+Inside a session, the data of consecutive frames forms one byte stream of *batches*:
+
+    batch = len u32 || UTF-8 JSON array of rows
+    row   = [time, level, source, logger, message, template, exception, fields]
+
+A batch may span frames (padded frames have a fixed capacity). Rows are JSON arrays rather than
+objects because the encoder runs once per batch in the Keep, and positional rows are about a
+third smaller and faster to encode and parse than keyed objects.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sealog.errors import FormatError
+
+__all__ = ["ExceptionInfo", "Record", "RecordDecoder", "encode_batch", "level_name"]
+
+_LEN = struct.Struct(">I")
+
+Row = list[Any]
+
+
+def level_name(level: int) -> str:
+    """The stdlib name of a level (``Level 15`` for custom numbers)."""
+    return logging.getLevelName(level)
+
+
+@dataclass(frozen=True)
+class ExceptionInfo:
+    """An exception as it left the Keep (shaped by the destination's traceback mode).
+
+    Attributes:
+        type: the exception's qualified type name.
+        message: its message (None when the mode drops it).
+        frames: ``(file, line, function, source line or None)`` from outermost to innermost.
+        locals: per frame, rendered local variables (development only), else empty.
+    """
+
+    type: str
+    message: str | None
+    frames: tuple[tuple[str, int, str, str | None], ...] = ()
+    locals: tuple[Mapping[str, str], ...] = ()
+
+    def to_row(self) -> dict[str, Any]:
+        """The JSON form inside a row."""
+        row: dict[str, Any] = {"type": self.type, "message": self.message}
+        row["frames"] = [list(f) for f in self.frames]
+        if self.locals:
+            row["locals"] = [dict(x) for x in self.locals]
+        return row
+
+    @classmethod
+    def from_row(cls, obj: Any) -> ExceptionInfo:
+        """Parse the JSON form (raises FormatError)."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+            raise FormatError("record: malformed exception")
+        frames = tuple(
+            (str(f[0]), int(f[1]), str(f[2]), None if f[3] is None else str(f[3]))
+            for f in obj.get("frames", [])
+        )
+        locals_ = tuple(dict(x) for x in obj.get("locals", []))
+        message = obj.get("message")
+        return cls(obj["type"], None if message is None else str(message), frames, locals_)
+
+    def render(self) -> str:
+        """A Python-style traceback text."""
+        lines = []
+        if self.frames:
+            lines.append("Traceback (most recent call last):")
+            for file, line, func, src in self.frames:
+                lines.append(f'  File "{file}", line {line}, in {func}')
+                if src:
+                    lines.append(f"    {src}")
+        lines.append(self.type if self.message is None else f"{self.type}: {self.message}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One log record as the owner reads it.
+
+    Attributes:
+        time: seconds since the epoch, from the Keep's clock.
+        level: the stdlib level number.
+        source: ``workload``, ``runtime`` or ``sealog``.
+        logger: the logger's name (``stdout``/``stderr`` for captured output).
+        message: the rendered message, after the profile's redaction.
+        template: the message template before arguments were applied, when there was one.
+        exception: the exception, shaped by the profile's traceback mode.
+        fields: extra structured fields.
+        seq: the sequence number of the frame that completed this record (set by readers).
+    """
+
+    time: float
+    level: int
+    source: str
+    logger: str
+    message: str
+    template: str | None = None
+    exception: ExceptionInfo | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    seq: int = -1
+
+    @property
+    def level_name(self) -> str:
+        """The level's name."""
+        return level_name(self.level)
+
+    def to_row(self) -> Row:
+        """The positional form used inside batches."""
+        exc = self.exception.to_row() if self.exception else None
+        return [
+            self.time,
+            self.level,
+            self.source,
+            self.logger,
+            self.message,
+            self.template,
+            exc,
+            dict(self.fields) or None,
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        """A keyed JSON object, as ``sealog read --json`` prints it."""
+        return {
+            "time": self.time,
+            "level": self.level_name,
+            "source": self.source,
+            "logger": self.logger,
+            "message": self.message,
+            "template": self.template,
+            "exception": self.exception.to_row() if self.exception else None,
+            "fields": dict(self.fields),
+            "seq": self.seq,
+        }
+
+    @classmethod
+    def from_row(cls, row: Any, seq: int = -1) -> Record:
+        """Parse a row (raises FormatError)."""
+        if not isinstance(row, list) or len(row) != 8:
+            raise FormatError("record: malformed row")
+        t, level, source, logger, message, template, exc, fields = row
+        if not isinstance(t, int | float) or not isinstance(level, int):
+            raise FormatError("record: malformed time or level")
+        return cls(
+            time=float(t),
+            level=level,
+            source=str(source),
+            logger=str(logger),
+            message=str(message),
+            template=None if template is None else str(template),
+            exception=None if exc is None else ExceptionInfo.from_row(exc),
+            fields=fields if isinstance(fields, dict) else {},
+            seq=seq,
+        )
+
+
+def encode_batch(rows: list[Row]) -> bytes:
+    """Encode rows as one batch (length prefix included)."""
+    body = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return _LEN.pack(len(body)) + body
+
+
+class RecordDecoder:
+    """Reassembles batches from frame data and yields records."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    @property
+    def pending(self) -> int:
+        """Bytes of an incomplete batch still waiting for the next frame."""
+        return len(self._buf)
+
+    def feed(self, data: bytes, seq: int = -1) -> Iterator[Record]:
+        """Add one frame's data; yield every record completed by it.
+
+        Raises:
+            FormatError: a batch inside authenticated data is malformed.
+        """
+        self._buf += data
+        while len(self._buf) >= _LEN.size:
+            (n,) = _LEN.unpack_from(self._buf)
+            if len(self._buf) < _LEN.size + n:
+                break
+            body = bytes(self._buf[_LEN.size : _LEN.size + n])
+            del self._buf[: _LEN.size + n]
+            try:
+                rows = json.loads(body)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise FormatError("record batch is not valid JSON") from exc
+            if not isinstance(rows, list):
+                raise FormatError("record batch is not a list")
+            for row in rows:
+                yield Record.from_row(row, seq)
