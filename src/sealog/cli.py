@@ -7,6 +7,7 @@ import click
 import sealog
 from sealog._cli_attest import attest
 from sealog._cli_audit import approver, audit, order
+from sealog._cli_owner import host_view_cmd, keygen, read, verify
 from sealog._cli_profiles import profiles
 
 __all__ = ["main"]
@@ -21,6 +22,10 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+main.add_command(keygen)
+main.add_command(read)
+main.add_command(verify)
+main.add_command(host_view_cmd)
 main.add_command(profiles)
 main.add_command(attest)
 main.add_command(audit)

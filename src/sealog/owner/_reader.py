@@ -58,7 +58,7 @@ class Verdict:
     records: int = 0
     last_seq: int = -1
     at_seq: int | None = None
-    header: Header | None = field(default=None, compare=False)
+    header: Header | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,15 @@
+"""The owner's side: read, verify, and what the host can see."""
+
+from sealog.owner._reader import INTACT, SessionReader, Verdict
+from sealog.owner._store_ops import HostView, SessionView, host_view, read_store, verify_store
+
+__all__ = [
+    "INTACT",
+    "HostView",
+    "SessionReader",
+    "SessionView",
+    "Verdict",
+    "host_view",
+    "read_store",
+    "verify_store",
+]

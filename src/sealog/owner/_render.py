@@ -1,0 +1,62 @@
+"""How the owner's commands print records and verdicts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from sealog.owner._reader import Verdict
+from sealog.seal._records import Record
+
+__all__ = ["print_record", "print_verdict", "record_json"]
+
+_LEVEL_STYLE = {
+    "DEBUG": "dim",
+    "INFO": "green",
+    "WARNING": "yellow",
+    "ERROR": "bold red",
+    "CRITICAL": "bold white on red",
+}
+
+
+def record_json(session: str, record: Record) -> str:
+    """One JSON object per line, as ``sealog read --json`` prints it."""
+    obj: dict[str, Any] = {"session": session, **record.to_json()}
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def print_record(console: Console, session: str, record: Record) -> None:
+    """One record, coloured when the console is a terminal."""
+    when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    line = Text()
+    line.append(f"{when} ", style="dim")
+    line.append(f"{record.level_name:<8} ", style=_LEVEL_STYLE.get(record.level_name, ""))
+    line.append(f"{record.source}:{record.logger} ", style="cyan")
+    line.append(record.message)
+    if record.fields:
+        line.append(
+            " " + json.dumps(dict(record.fields), ensure_ascii=False, default=str), style="dim"
+        )
+    console.print(line, soft_wrap=True, highlight=False)
+    if record.exception is not None:
+        console.print(Text(record.exception.render(), style="red"), soft_wrap=True, highlight=False)
+
+
+def print_verdict(console: Console, verdict: Verdict) -> None:
+    """One line per session: the verdict."""
+    style = "green" if verdict.ok else ("yellow" if verdict.status == "truncated" else "bold red")
+    line = Text()
+    line.append(f"{verdict.session} ")
+    line.append(f"{verdict.status.upper()}", style=style)
+    line.append(f": {verdict.message}")
+    if verdict.header is not None:
+        line.append(
+            f" [keep {verdict.header.keep_id}, profile {verdict.header.profile_name}, "
+            f"evidence {verdict.header.evidence.kind if verdict.header.evidence else 'missing'}]",
+            style="dim",
+        )
+    console.print(line, soft_wrap=True, highlight=False)
