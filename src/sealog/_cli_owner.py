@@ -16,7 +16,7 @@ from sealog.errors import FormatError
 from sealog.owner import SessionReader, Verdict, host_view, verify_store
 from sealog.owner._render import print_record, print_verdict, record_json
 from sealog.owner._store_ops import readers
-from sealog.profile import LEVELS
+from sealog.profile._model import LEVELS
 from sealog.seal._keys import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
 
 __all__ = ["host_view_cmd", "keygen", "read", "verify"]

@@ -9,6 +9,7 @@ from sealog._cli_attest import attest
 from sealog._cli_audit import approver, audit, order
 from sealog._cli_owner import host_view_cmd, keygen, read, verify
 from sealog._cli_profiles import profiles
+from sealog._cli_run import run
 
 __all__ = ["main"]
 
@@ -23,6 +24,7 @@ def main(ctx: click.Context, debug: bool) -> None:
 
 
 main.add_command(keygen)
+main.add_command(run)
 main.add_command(read)
 main.add_command(verify)
 main.add_command(host_view_cmd)

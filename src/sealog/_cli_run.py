@@ -1,0 +1,96 @@
+"""``sealog run``: start a workload inside the Keep runtime under a profile."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sealog._cli_common import fail, guarded
+from sealog.host._store import Store
+from sealog.keep._runtime import run_workload
+from sealog.seal._header import Header, LaunchConfig
+from sealog.seal._keys import OwnerPublicKey
+from sealog.seal._writer import Attester, start_session
+
+__all__ = ["run"]
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option("--owner", type=click.Path(path_type=Path), required=True, help="Owner public key.")
+@click.option(
+    "--profile",
+    "profile_ref",
+    default="production",
+    show_default=True,
+    help="A built-in profile name or a profile TOML file.",
+)
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path),
+    default=Path("sealog-store"),
+    show_default=True,
+    help="The store folder (created if needed).",
+)
+@click.option(
+    "--attest",
+    type=click.Choice(["none", "tsm", "gramine", "auto"]),
+    default="none",
+    show_default=True,
+    help="Attestation provider.",
+)
+@click.option("--keep-id", default="keep", show_default=True, help="A name for this Keep.")
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
+@guarded
+def run(
+    owner: Path, profile_ref: str, store: Path, attest: str, keep_id: str, cmd: tuple[str, ...]
+) -> None:
+    """Run CMD in a sealed session; exit with its exit code (128+N if killed by signal N).
+
+    Host-channel events go to stderr as JSON lines. The workload's output is sealed (shown in
+    clear only under a development profile).
+    """
+    if not cmd:
+        fail("no command given: sealog run --owner PUB [OPTIONS] -- CMD [ARG...]")
+    from sealog.profile import profile_digest, resolve_profile  # noqa: PLC0415
+
+    owner_key = OwnerPublicKey.load(owner)
+    profile = resolve_profile(profile_ref)
+    # A profile file is passed to the workload's interpreter by absolute path, so a change of
+    # working folder in between cannot make it read another file.
+    ref = profile_ref if not Path(profile_ref).exists() else str(Path(profile_ref).resolve())
+    store_obj = Store.create(store)
+    from sealog.attest import provider_by_name  # noqa: PLC0415 - loads only what is asked for
+
+    attester = provider_by_name(attest).collect
+    launch = LaunchConfig(
+        profile_name=profile.name,
+        profile_stage=profile.stage.value,
+        profile_digest=profile_digest(profile),
+        owner_key_id=owner_key.key_id,
+    )
+    stream = profile.stream
+
+    def start(att: Attester) -> tuple[Header, object]:
+        return start_session(
+            owner_key,
+            launch,
+            att,
+            keep_id=keep_id,
+            epoch_frames=stream.epoch_frames,
+            bucket=stream.bucket if stream.padding else 0,
+            checkpoint_every=stream.checkpoint_every,
+        )
+
+    result = run_workload(
+        cmd,
+        profile=profile,
+        profile_ref=ref,
+        start=start,  # type: ignore[arg-type]
+        sink_for=store_obj.new_session,
+        attester=attester,
+        host_stream=sys.stderr,
+        record_event=store_obj.append_event,
+    )
+    sys.exit(result.exit_code)

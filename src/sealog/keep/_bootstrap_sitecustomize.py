@@ -1,0 +1,23 @@
+"""Copied as ``sitecustomize.py`` into a folder on the workload's PYTHONPATH by ``sealog run``.
+
+It installs sealog's workload half, then hands over to any ``sitecustomize`` the workload's
+interpreter would have run anyway.
+"""
+
+import contextlib
+import os
+import sys
+
+_here = os.path.dirname(os.path.abspath(__file__))
+try:
+    from sealog.keep._workload import install
+
+    install()
+finally:
+    # Let the interpreter's own sitecustomize (if any) run as it would have.
+    _saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+    del sys.modules["sitecustomize"]
+    with contextlib.suppress(ImportError):
+        import sitecustomize  # type: ignore[import-not-found]  # noqa: F401
+    sys.path[:] = _saved

@@ -1,0 +1,262 @@
+"""The Keep runtime: runs a workload, seals everything it says, tells the host only events.
+
+One session per run. The workload's stdout and stderr are captured line by line into sealed
+records (source ``workload``, logger ``stdout``/``stderr``, levels INFO/WARNING). A Python
+workload additionally gets sealog installed before its own code runs (see ``_workload.py``), so
+its ``logging`` calls arrive as structured records over a private pipe.
+
+The runtime outlives the workload: when the workload dies (even by SIGKILL) the runtime seals
+what it received and closes the session. SIGINT and SIGTERM sent to the runtime are forwarded
+to the workload, and the session is closed cleanly once it exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, TextIO, cast
+
+from sealog.keep._host_channel import HostChannel
+from sealog.keep._session import FrameSink, SealedSession
+from sealog.keep._workload import ENV_VAR
+from sealog.profile._model import HostClear, Profile
+from sealog.seal._header import Header
+from sealog.seal._writer import Attester
+
+__all__ = ["RunResult", "is_python", "run_workload"]
+
+_PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+_ERROR = 40
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended.
+
+    Attributes:
+        exit_code: what ``sealog run`` exits with (the workload's code, or 128+N for signal N).
+        session: the session id.
+        frames: frames sealed.
+    """
+
+    exit_code: int
+    session: str
+    frames: int
+
+
+def is_python(cmd: Sequence[str]) -> bool:
+    """Whether ``cmd`` starts a Python interpreter (whose logging can be captured as records)."""
+    exe = cmd[0]
+    if _PYTHON.match(os.path.basename(exe)):
+        return True
+    resolved = shutil.which(exe)
+    return resolved is not None and os.path.realpath(resolved) == os.path.realpath(sys.executable)
+
+
+def _bootstrap_dir() -> str:
+    """A private folder holding ``sitecustomize.py`` and a link to this sealog package."""
+    folder = tempfile.mkdtemp(prefix="sealog-boot-")
+    here = Path(__file__).resolve().parent
+    shutil.copyfile(here / "_bootstrap_sitecustomize.py", Path(folder) / "sitecustomize.py")
+    os.symlink(here.parent, Path(folder) / "sealog")
+    return folder
+
+
+class _Relay:
+    """Moves rows from the workload into the sealed session, and events to the host."""
+
+    def __init__(self, sealed: SealedSession, profile: Profile, host: HostChannel, echo: bool):
+        self.sealed = sealed
+        self.host = host
+        self.echo = echo
+        self.uncaught = False
+        self._host_min = (
+            profile.host_rules.min_level if profile.host is not HostClear.EVENTS else 99
+        )
+        self._host_records = profile.host is HostClear.RECORDS
+
+    def row(self, row: list[Any]) -> None:
+        if row[3] == "sealog.uncaught":
+            self.uncaught = True
+        self.sealed.submit(row)
+        if row[1] >= self._host_min:
+            if self._host_records:
+                if row[3] not in ("stdout", "stderr"):
+                    self.host.emit(
+                        "keep.log",
+                        level=_level_name(row[1]),
+                        logger=str(row[3]),
+                        message=str(row[4]),
+                    )
+            else:
+                self.host.emit("keep.error", code="workload.error")
+
+    def pump_records(self, fd: int) -> None:
+        with os.fdopen(fd, "rb") as fh:
+            for line in fh:
+                try:
+                    rows = json.loads(line)
+                except ValueError:
+                    continue  # a workload cannot corrupt the session, only its own rows
+                if isinstance(rows, list):
+                    for row in rows:
+                        if isinstance(row, list) and len(row) == 8 and isinstance(row[1], int):
+                            self.row(row)
+
+    def pump_lines(self, stream: IO[bytes], name: str, level: int, out: IO[str]) -> None:
+        for raw in stream:
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            self.row([time.time(), level, "workload", name, text, None, None, None])
+            if self.echo:
+                out.write(text + "\n")
+                out.flush()
+
+
+def _level_name(level: int) -> str:
+    return {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(
+        level, str(level)
+    )
+
+
+def run_workload(
+    cmd: Sequence[str],
+    *,
+    profile: Profile,
+    profile_ref: str,
+    start: Callable[[Attester], tuple[Header, Any]],
+    sink_for: Callable[[Header], FrameSink],
+    attester: Attester,
+    host_stream: TextIO | None,
+    record_event: Callable[[str, dict[str, Any]], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> RunResult:
+    """Run ``cmd`` in a new sealed session and return how it ended.
+
+    Args:
+        cmd: the workload's command line.
+        profile: the profile in force.
+        profile_ref: how the workload's interpreter finds the same profile (name or file).
+        start: creates the session's header and sealer, given the attester.
+        sink_for: where the session's frames go.
+        attester: the attestation provider's collect function.
+        host_stream: where host-channel events are written.
+        record_event: also called with each event (the store keeps them).
+        env: the workload's environment (default: this process's).
+    """
+    header, sealer = start(attester)
+    sid = header.session_hex
+    host = HostChannel(
+        host_stream,
+        record=(lambda event: record_event(sid, event)) if record_event else None,
+        session=sid,
+    )
+    provider = header.evidence.provider if header.evidence else "none"
+    host.emit("keep.starting", profile=profile.name, attest=provider)
+    sealed = SealedSession(sealer, sink_for(header), profile.owner, profile.stream)
+    echo = profile.host is HostClear.RECORDS
+    relay = _Relay(sealed, profile, host, echo)
+    runtime_log = sealed
+
+    child_env = dict(os.environ if env is None else env)
+    read_fd, write_fd = os.pipe()
+    boot = None
+    python = is_python(cmd)
+    if python:
+        boot = _bootstrap_dir()
+        child_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (boot, child_env.get("PYTHONPATH", "")) if p
+        )
+        child_env[ENV_VAR] = json.dumps({"fd": write_fd, "profile": profile_ref})
+    _runtime_record(runtime_log, 20, f"starting workload ({'python' if python else 'command'})")
+    try:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            pass_fds=(write_fd,) if python else (),
+            env=child_env,
+            # Its own session: a terminal's ^C reaches the runtime once, which forwards it.
+            start_new_session=True,
+        )
+    except OSError as exc:
+        os.close(write_fd)
+        os.close(read_fd)
+        _runtime_record(runtime_log, 50, f"workload could not start: {exc.strerror}")
+        sealed.close({"exit_code": 127})
+        host.emit("keep.failed", code="workload.not_started", status=127)
+        _cleanup(boot)
+        return RunResult(127, sid, sealed.frames)
+    os.close(write_fd)
+    host.emit("keep.ready", pid=proc.pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    out_pipe = cast(IO[bytes], proc.stdout)  # both set: Popen was given PIPE
+    err_pipe = cast(IO[bytes], proc.stderr)
+    threads = [
+        threading.Thread(target=relay.pump_records, args=(read_fd,), daemon=True),
+        threading.Thread(
+            target=relay.pump_lines, args=(out_pipe, "stdout", 20, sys.stdout), daemon=True
+        ),
+        threading.Thread(
+            target=relay.pump_lines, args=(err_pipe, "stderr", 30, sys.stderr), daemon=True
+        ),
+    ]
+    for t in threads:
+        t.start()
+    status = proc.wait()
+    # The workload is gone; its grandchildren may still hold the pipes open, so wait a little.
+    for t in threads:
+        t.join(timeout=5)
+    for s, h in previous.items():
+        signal.signal(s, h)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    code = status if status >= 0 else 128 - status
+    fields: dict[str, Any] = {
+        "exit_code": code,
+        "cpu_user_s": round(usage.ru_utime, 3),
+        "cpu_system_s": round(usage.ru_stime, 3),
+        "max_rss_kib": usage.ru_maxrss,
+    }
+    if status < 0:
+        fields["signal"] = signal.Signals(-status).name
+    _runtime_record(runtime_log, 20 if code == 0 else 40, f"workload exited with {code}", fields)
+    sealed.close({"exit_code": code})
+    if status == 0:
+        host.emit("keep.exited", status=0)
+    elif status < 0:
+        host.emit("keep.failed", code="workload.killed", status=code, signal=-status)
+    elif relay.uncaught:
+        host.emit("keep.failed", code="workload.uncaught_exception", status=code)
+    else:
+        host.emit("keep.failed", code="workload.exit_nonzero", status=code)
+    _cleanup(boot)
+    return RunResult(code, sid, sealed.frames)
+
+
+def _runtime_record(
+    sealed: SealedSession, level: int, message: str, fields: dict[str, Any] | None = None
+) -> None:
+    sealed.submit([time.time(), level, "runtime", "sealog.runtime", message, None, None, fields])
+
+
+def _cleanup(boot: str | None) -> None:
+    if boot:
+        shutil.rmtree(boot, ignore_errors=True)
