@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from sealog.host._store import Store
+from sealog.keep._handler import SealogHandler
+from sealog.keep._session import SealedSession
+from sealog.profile._model import Destination, Profile, Stage, StreamSettings
+from sealog.seal._evidence import Evidence
+from sealog.seal._header import LaunchConfig
+from sealog.seal._keys import OwnerPrivateKey, generate_owner_key
+from sealog.seal._writer import start_session
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Published evidence and vectors, read in place (never copied into the project).
@@ -17,3 +28,78 @@ def shared_testdata() -> Path:
     if not SHARED_TESTDATA.is_dir():
         pytest.fail(f"published test data not found at {SHARED_TESTDATA}")
     return SHARED_TESTDATA
+
+
+# -- sealed sessions built through the library ---------------------------------------------
+
+
+def none_evidence(report_data: bytes) -> Evidence:
+    """Evidence that proves nothing (the tests' stand-in for a development Keep)."""
+    return Evidence("none", "none", report_data, b"no attestation: proves nothing")
+
+
+def plain_profile(**stream: object) -> Profile:
+    """A production-stage profile that seals DEBUG and up, with the stream settings given."""
+    settings = StreamSettings(**{"flush_interval": 3600.0, **stream})  # type: ignore[arg-type]
+    return Profile(
+        name="test", stage=Stage.PRODUCTION, owner=Destination(min_level=10), stream=settings
+    )
+
+
+@pytest.fixture
+def owner_key() -> OwnerPrivateKey:
+    """A fresh owner key."""
+    return generate_owner_key()
+
+
+SessionMaker = Callable[..., tuple[Path, str]]
+
+
+@pytest.fixture
+def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> SessionMaker:
+    """Write a real session into ``tmp_path/store`` and return ``(store, session id)``.
+
+    Keyword arguments: ``records`` (how many INFO records), ``close`` (write the closing
+    frame), ``profile``, ``key`` (the owner key to seal to), ``frames_every`` (flush after this
+    many records, giving that many records per frame).
+    """
+
+    def make(
+        records: int = 40,
+        *,
+        close: bool = True,
+        profile: Profile | None = None,
+        key: OwnerPrivateKey | None = None,
+        frames_every: int = 5,
+        store: Path | None = None,
+    ) -> tuple[Path, str]:
+        prof = profile or plain_profile(epoch_frames=3, checkpoint_every=4)
+        owner = (key or owner_key).public_key
+        launch = LaunchConfig(prof.name, prof.stage.value, b"\x11" * 32, owner.key_id)
+        header, sealer = start_session(
+            owner,
+            launch,
+            none_evidence,
+            epoch_frames=prof.stream.epoch_frames,
+            bucket=prof.stream.bucket if prof.stream.padding else 0,
+            checkpoint_every=prof.stream.checkpoint_every,
+        )
+        store_path = store or tmp_path / "store"
+        sink = Store.create(store_path).new_session(header)
+        sealed = SealedSession(sealer, sink, prof.owner, prof.stream, start=False)
+        handler = SealogHandler(sealed, prof)
+        log = logging.getLogger(f"test.{header.session_hex[:8]}")
+        log.propagate = False
+        log.handlers = [handler]
+        log.setLevel(logging.DEBUG)
+        for i in range(records):
+            log.info("record %d of %s", i, "the test", extra={"n": i})
+            if (i + 1) % frames_every == 0:
+                sealed.flush()
+        if close:
+            sealed.close()
+        else:
+            sealed.flush()
+        return store_path, header.session_hex
+
+    return make

@@ -175,6 +175,14 @@ class SessionReader:
             self._fail("modified", f"header altered ({exc})")
             return False
         self.header = header
+        if header.session_hex != self.session:
+            try:
+                self._key.open(header.enc, header.hpke_info)
+            except DecryptionError:
+                self._fail("modified", "header altered (session id does not match its key)")
+                return False
+            self._fail("spliced", f"file holds session {header.session_hex} (copied or renamed)")
+            return False
         if header.launch.owner_key_id != self._key.public_key.key_id:
             self._fail(
                 "not-addressed",
