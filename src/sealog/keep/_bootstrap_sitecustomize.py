@@ -16,8 +16,11 @@ try:
 finally:
     # Let the interpreter's own sitecustomize (if any) run as it would have.
     _saved = list(sys.path)
+    _me = sys.modules.pop("sitecustomize", None)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-    del sys.modules["sitecustomize"]
     with contextlib.suppress(ImportError):
         import sitecustomize  # type: ignore[import-not-found]  # noqa: F401
     sys.path[:] = _saved
+    # The import system looks this module up again when it finishes: leave one there.
+    if "sitecustomize" not in sys.modules and _me is not None:
+        sys.modules["sitecustomize"] = _me

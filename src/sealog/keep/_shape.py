@@ -10,7 +10,6 @@ sealed, off the caller's thread.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 from collections.abc import Iterable
@@ -129,8 +128,8 @@ class Shaper:
         self._dest = dest
         self._sources = frozenset(dest.sources)
         self._fields = frozenset(f.lower() for f in dest.redact_fields)
-        patterns = [p.pattern for p in dest.redact_patterns]
-        self._pattern = re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+        # Applied one by one: each keeps its own inline flags, which cannot be joined into one.
+        self._patterns = dest.redact_patterns
         self._clock = clock
         self._rate = dest.rate_limit
         self._tokens = dest.rate_limit
@@ -139,9 +138,9 @@ class Shaper:
         self.limited = 0
 
     def _text(self, value: str) -> str:
-        if self._pattern is None:
-            return value
-        return self._pattern.sub(REDACTED, value)
+        for pattern in self._patterns:
+            value = pattern.sub(REDACTED, value)
+        return value
 
     def _value(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -175,7 +174,7 @@ class Shaper:
             return None
         if not self._allow_rate():
             return None
-        if self._pattern is None and not self._fields and row[6] is None:
+        if not self._patterns and not self._fields and row[6] is None:
             return row
         t, level, source, logger, message, template, exc, fields = row
         message = self._text(message)

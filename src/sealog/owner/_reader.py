@@ -283,10 +283,11 @@ class SessionReader:
                 self.header,
             )
         tail = " (a partial frame follows)" if self._torn else ""
+        where = f"after sequence {self.frames - 1}" if self.frames else "before the first frame"
         return Verdict(
             self.session,
             "truncated",
-            f"truncated after sequence {self.frames - 1}: no closing frame{tail}",
+            f"truncated {where}: no closing frame{tail}",
             self.frames,
             self.records,
             self.frames - 1,

@@ -1,0 +1,90 @@
+"""Helpers for users' tests: see what your code logs as the owner would read it.
+
+Example:
+    >>> import logging, sealog.testing
+    >>> with sealog.testing.capture_records("production") as captured:
+    ...     logging.getLogger("app").warning("token %s", sealog.secret("s3cr3t"))
+    >>> captured.records[0].message
+    'token [secret]'
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sealog.keep._handler import SealogHandler
+from sealog.keep._shape import Shaper
+from sealog.profile import Profile, resolve_profile
+from sealog.seal._records import Record
+
+__all__ = ["Captured", "capture_records"]
+
+
+@dataclass
+class Captured:
+    """What a :func:`capture_records` block logged.
+
+    Attributes:
+        records: records as they would be sealed to the owner (after level, redaction, secrets
+            and traceback rules of the profile).
+        host_events: host-channel events the same logging would produce.
+        ring: records that would only be kept in the flight recorder.
+    """
+
+    records: list[Record] = field(default_factory=list)
+    host_events: list[dict[str, Any]] = field(default_factory=list)
+    ring: list[Record] = field(default_factory=list)
+
+    def messages(self) -> list[str]:
+        """The messages of :attr:`records`, in order."""
+        return [r.message for r in self.records]
+
+
+class _Sink:
+    def __init__(self, shaper: Shaper, out: list[Record]) -> None:
+        self._shaper = shaper
+        self._out = out
+
+    def submit(self, row: list[Any]) -> None:
+        shaped = self._shaper.shape(row)
+        if shaped is not None:
+            self._out.append(Record.from_row(shaped))
+
+
+class _Host:
+    def __init__(self, out: list[dict[str, Any]]) -> None:
+        self._out = out
+
+    def emit(self, event: str, **fields: Any) -> None:
+        self._out.append({"event": event, **fields})
+
+
+@contextmanager
+def capture_records(
+    profile: Profile | str = "production", logger: logging.Logger | None = None
+) -> Iterator[Captured]:
+    """Capture what the code inside the block logs, shaped by ``profile``.
+
+    Args:
+        profile: a profile, or a built-in name or TOML file.
+        logger: the logger to attach to (default: the root logger).
+    """
+    prof = profile if isinstance(profile, Profile) else resolve_profile(profile)
+    captured = Captured()
+    handler = SealogHandler(
+        _Sink(Shaper(prof.owner), captured.records), prof, host=_Host(captured.host_events)
+    )
+    target = logger or logging.getLogger()
+    old_level = target.level
+    target.addHandler(handler)
+    target.setLevel(handler.threshold)
+    try:
+        yield captured
+    finally:
+        target.removeHandler(handler)
+        target.setLevel(old_level)
+        captured.ring.extend(Record.from_row(r) for r in handler.ring_rows())
