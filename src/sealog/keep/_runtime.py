@@ -168,6 +168,28 @@ def run_workload(
     sealed = SealedSession(sealer, sink_for(header), profile.owner, profile.stream)
     echo = profile.host is HostClear.RECORDS
     relay = _Relay(sealed, profile, host, echo)
+    try:
+        return _supervise(cmd, profile, profile_ref, sealed, relay, host, sid, env)
+    except BaseException as exc:
+        # Whatever went wrong in the runtime itself, what was received is sealed and the
+        # session is closed: the owner learns the cause, the host a generic code.
+        if not sealed.closed:
+            _runtime_record(sealed, 50, f"runtime failed: {type(exc).__name__}")
+            sealed.close({"exit_code": 70})
+            host.emit("keep.failed", code="runtime.internal", status=70)
+        raise
+
+
+def _supervise(
+    cmd: Sequence[str],
+    profile: Profile,
+    profile_ref: str,
+    sealed: SealedSession,
+    relay: _Relay,
+    host: HostChannel,
+    sid: str,
+    env: dict[str, str] | None,
+) -> RunResult:
     runtime_log = sealed
 
     child_env = dict(os.environ if env is None else env)
