@@ -37,6 +37,7 @@ from sealog.profile._control import ControlPolicy, format_duration
 
 __all__ = [
     "ALL_KEEPS",
+    "format_time",
     "ChangeOrder",
     "OrderApproval",
     "OrderBundle",
@@ -245,6 +246,20 @@ class ChangeOrder:
         """What the audit log stores (and the Keep's inclusion check hashes) for this order."""
         sigs = [s.to_dict() for s in sorted(self.signatures)]
         return _ENTRY_DOMAIN + _canonical({"body": self.body(), "signatures": sigs})
+
+    @classmethod
+    def from_entry_bytes(cls, data: bytes, *, source: str = "audit log entry") -> ChangeOrder:
+        """Parse what :meth:`entry_bytes` produced (to read orders back from the audit log).
+
+        Raises:
+            FormatError: the entry is not a change order.
+        """
+        if not data.startswith(_ENTRY_DOMAIN):
+            raise FormatError(f"{source}: not a change order entry")
+        order = cls.from_json(data[len(_ENTRY_DOMAIN) :], source=source)
+        if order.entry_bytes() != data:
+            raise FormatError(f"{source}: change order entry is not in canonical form")
+        return order
 
     def sign(self, key: SigningKey) -> ChangeOrder:
         """This order with one more signature, by ``key``.
