@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
+from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._workload import ENV_VAR
@@ -169,7 +170,7 @@ def run_workload(
     echo = profile.host is HostClear.RECORDS
     relay = _Relay(sealed, profile, host, echo)
     try:
-        return _supervise(cmd, profile, profile_ref, sealed, relay, host, sid, env)
+        return _supervise(cmd, profile, profile_ref, sealed, relay, host, sid, env, provider)
     except BaseException as exc:
         # Whatever went wrong in the runtime itself, what was received is sealed and the
         # session is closed: the owner learns the cause, the host a generic code.
@@ -189,8 +190,14 @@ def _supervise(
     host: HostChannel,
     sid: str,
     env: dict[str, str] | None,
+    provider: str,
 ) -> RunResult:
     runtime_log = sealed
+    if profile.trace:
+        fingerprint = platform_fingerprint(attest=provider)
+        _runtime_record(
+            sealed, 20, "platform fingerprint", fingerprint, logger="sealog.fingerprint"
+        )
 
     child_env = dict(os.environ if env is None else env)
     read_fd, write_fd = os.pipe()
@@ -274,9 +281,14 @@ def _supervise(
 
 
 def _runtime_record(
-    sealed: SealedSession, level: int, message: str, fields: dict[str, Any] | None = None
+    sealed: SealedSession,
+    level: int,
+    message: str,
+    fields: dict[str, Any] | None = None,
+    *,
+    logger: str = "sealog.runtime",
 ) -> None:
-    sealed.submit([time.time(), level, "runtime", "sealog.runtime", message, None, None, fields])
+    sealed.submit([time.time(), level, "runtime", logger, message, None, None, fields])
 
 
 def _cleanup(boot: str | None) -> None:

@@ -27,6 +27,8 @@ _STANDARD = frozenset(
 )
 _BASE_ATTRS = len(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__)
 
+_HIDDEN_MODULES = frozenset({"sealog.keep._trace"})
+
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
 
@@ -36,6 +38,8 @@ def capture_exception(exc_info: ExcInfo, *, with_locals: bool = False) -> dict[s
     frames = []
     locals_: list[dict[str, str]] = []
     for frame, lineno in traceback.walk_tb(tb):
+        if frame.f_globals.get("__name__") in _HIDDEN_MODULES:
+            continue  # sealog's own wrappers are not part of the workload's story
         code = frame.f_code
         summary = traceback.FrameSummary(code.co_filename, lineno, code.co_name)
         frames.append([code.co_filename, lineno, code.co_name, summary.line or None])

@@ -13,6 +13,7 @@ Standard library only; runs inside the workload's interpreter.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -54,6 +55,8 @@ class _Sink(Protocol):
 def _summary(args: tuple[Any, ...], n: int) -> list[str]:
     out = []
     for a in args[:n]:
+        if isinstance(a, os.PathLike):
+            a = os.fspath(a)  # noqa: PLW2901 - a path is summarised as the path
         if isinstance(a, bytes):
             text = a.decode("utf-8", "replace")
         else:
@@ -129,10 +132,34 @@ class Tracer:
         self._close_window(self._clock())
 
 
+def _watch_open(tracer: Tracer) -> None:
+    """Record how ``open()`` failed: the audit event fires before the call, the outcome after."""
+    import builtins  # noqa: PLC0415
+    import functools  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    original = builtins.open
+
+    @functools.wraps(original)
+    def open_watched(file: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(file, *args, **kwargs)
+        except OSError as exc:
+            mode = args[0] if args else kwargs.get("mode", "r")
+            error = f"{type(exc).__name__}: [Errno {exc.errno}] {exc.strerror}"
+            tracer.record_outcome("open", _summary((file, mode), 2), error)
+            raise
+
+    # pathlib calls io.open, plain code calls builtins.open: they are one function, patch both.
+    builtins.open = open_watched
+    io.open = open_watched
+
+
 def install_trace(sink: _Sink, profile: Profile) -> Tracer:
     """Install the audit hook (it cannot be removed: PEP 578) and return its tracer."""
     tracer = Tracer(sink)
     sys.addaudithook(tracer)
+    _watch_open(tracer)
     import atexit  # noqa: PLC0415
 
     atexit.register(tracer.flush)
