@@ -7,6 +7,7 @@ import click
 import sealog
 from sealog._cli_attest import attest
 from sealog._cli_audit import approver, audit, order
+from sealog._cli_diff import diff
 from sealog._cli_owner import host_view_cmd, keygen, read, verify
 from sealog._cli_profiles import profiles
 from sealog._cli_run import run
@@ -28,6 +29,7 @@ main.add_command(run)
 main.add_command(read)
 main.add_command(verify)
 main.add_command(host_view_cmd)
+main.add_command(diff)
 main.add_command(profiles)
 main.add_command(attest)
 main.add_command(audit)
