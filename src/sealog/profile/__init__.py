@@ -1,0 +1,46 @@
+"""Stage profiles: what goes to whom, loaded strictly from TOML and identified by a digest.
+
+Importing this package needs only the standard library: it runs inside workload processes.
+"""
+
+from sealog.profile._digest import canonical_bytes, canonical_dict, profile_digest
+from sealog.profile._loader import (
+    builtin_names,
+    builtin_profile,
+    builtin_text,
+    load_profile,
+    parse_profile,
+    resolve_profile,
+)
+from sealog.profile._model import (
+    LADDER,
+    LEVELS,
+    SOURCES,
+    Destination,
+    HostClear,
+    Profile,
+    Stage,
+    StreamSettings,
+    TracebackMode,
+)
+
+__all__ = [
+    "LADDER",
+    "LEVELS",
+    "SOURCES",
+    "Destination",
+    "HostClear",
+    "Profile",
+    "Stage",
+    "StreamSettings",
+    "TracebackMode",
+    "builtin_names",
+    "builtin_profile",
+    "builtin_text",
+    "canonical_bytes",
+    "canonical_dict",
+    "load_profile",
+    "parse_profile",
+    "profile_digest",
+    "resolve_profile",
+]
