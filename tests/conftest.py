@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,11 @@ import pytest
 from sealog.host._store import Store
 from sealog.keep._handler import SealogHandler
 from sealog.keep._session import SealedSession
-from sealog.profile._model import Destination, Profile, Stage, StreamSettings
-from sealog.seal._evidence import Evidence
+from sealog.profile._model import Profile
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey, generate_owner_key
 from sealog.seal._writer import start_session
+from streams import SessionMaker, none_evidence, plain_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Published evidence and vectors, read in place (never copied into the project).
@@ -33,26 +32,10 @@ def shared_testdata() -> Path:
 # -- sealed sessions built through the library ---------------------------------------------
 
 
-def none_evidence(report_data: bytes) -> Evidence:
-    """Evidence that proves nothing (the tests' stand-in for a development Keep)."""
-    return Evidence("none", "none", report_data, b"no attestation: proves nothing")
-
-
-def plain_profile(**stream: object) -> Profile:
-    """A production-stage profile that seals DEBUG and up, with the stream settings given."""
-    settings = StreamSettings(**{"flush_interval": 3600.0, **stream})  # type: ignore[arg-type]
-    return Profile(
-        name="test", stage=Stage.PRODUCTION, owner=Destination(min_level=10), stream=settings
-    )
-
-
 @pytest.fixture
 def owner_key() -> OwnerPrivateKey:
     """A fresh owner key."""
     return generate_owner_key()
-
-
-SessionMaker = Callable[..., tuple[Path, str]]
 
 
 @pytest.fixture

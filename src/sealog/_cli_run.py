@@ -87,7 +87,7 @@ def run(
         cmd,
         profile=profile,
         profile_ref=ref,
-        start=start,  # type: ignore[arg-type]
+        start=start,
         sink_for=store_obj.new_session,
         attester=attester,
         host_stream=sys.stderr,

@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SessionMaker
 from sealog.owner import verify_store
 from sealog.seal._keys import OwnerPrivateKey, write_key_pair
+from streams import SessionMaker
 
 
 @settings(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SessionMaker
 from sealog.owner import verify_store
 from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
 from sealog.seal._keys import OwnerPrivateKey, generate_owner_key
+from streams import SessionMaker
 
 
 def entries(path: Path) -> list[bytes]:

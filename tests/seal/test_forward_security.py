@@ -6,7 +6,6 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from conftest import none_evidence
 from sealog.errors import DecryptionError
 from sealog.owner import verify_store
 from sealog.seal._container import MAGIC, encode_entry
@@ -14,6 +13,7 @@ from sealog.seal._frames import FrameOpener, FrameSealer, KeySchedule, parse_fra
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
+from streams import none_evidence
 
 EPOCH_FRAMES = 2
 

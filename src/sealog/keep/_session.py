@@ -89,6 +89,27 @@ class SealedSession:
             self._thread = threading.Thread(target=self._run, name="sealog-sealer", daemon=True)
             self._thread.start()
 
+    def set_owner_rules(self, owner: Destination) -> None:
+        """Apply another profile's owner rules to rows sealed from now on (a change order).
+
+        Rows already handed over are shaped by the rules in force when they were handed over.
+        The stream's shape (bucket, interval, cover traffic) stays as launched: it is part of
+        what the host observes, and changing it would tell the host that something changed.
+        """
+        with self._lock:
+            self._drain()
+            self._shaper = Shaper(owner, clock=self._clock)
+
+    def submit_shaped(self, rows: list[list[Any]]) -> None:
+        """Hand over rows already shaped for the owner (the flight recorder's contents)."""
+        with self._lock:
+            self._drain()
+            if rows:
+                self.records += len(rows)
+                self._pending += encode_batch(rows)
+        if not self._cover:
+            self.flush()
+
     # -- the hot path ----------------------------------------------------------------------
     def submit(self, row: list[Any]) -> None:
         """Hand one row over. Returns at once, except for ERROR and above without cover traffic,

@@ -173,7 +173,14 @@ class Shaper:
         return False
 
     def shape(self, row: list[Any]) -> list[Any] | None:
-        """The row as this destination may see it, or None when it may not see it at all."""
+        """The row as this destination may see it, or None when it may not see it at all.
+
+        sealog's own records (source ``sealog``: profile changes, drop counts, the closing
+        record) are never filtered, limited or redacted: the owner's proof of what happened in
+        the session depends on them.
+        """
+        if row[2] == "sealog":
+            return row
         if row[1] < self._dest.min_level or row[2] not in self._sources:
             return None
         if not self._allow_rate():

@@ -68,6 +68,16 @@ class PipeSink:
                 # The runtime is gone: nothing can be sealed any more; do not break the workload.
                 self._closed = True
 
+    def send_message(self, message: dict[str, Any]) -> None:
+        """Write one control message (after the rows queued before it)."""
+        self.flush()
+        data = (json.dumps(message, separators=(",", ":"), default=str) + "\n").encode()
+        with self._lock:
+            try:
+                os.write(self._fd, data)
+            except OSError:
+                self._closed = True
+
     def _run(self) -> None:
         while not self._stop.wait(_INTERVAL):
             self.flush()
@@ -124,4 +134,28 @@ def install() -> SealogHandler | None:
         from sealog.keep._trace import install_trace  # noqa: PLC0415 - only when tracing
 
         install_trace(sink, profile)
+    if "control_fd" in settings:
+        threading.Thread(
+            target=_follow_control,
+            args=(int(settings["control_fd"]), handler, sink, root),
+            name="sealog-control",
+            daemon=True,
+        ).start()
     return handler
+
+
+def _follow_control(fd: int, handler: SealogHandler, sink: PipeSink, root: logging.Logger) -> None:
+    """Apply what the runtime says after a change order: a profile switch, a ring dump."""
+    from sealog.profile import resolve_profile  # noqa: PLC0415
+
+    with os.fdopen(fd, "rb") as fh:
+        for line in fh:
+            try:
+                message = json.loads(line)
+                if "profile" in message:
+                    handler.apply_profile(resolve_profile(str(message["profile"])))
+                    root.setLevel(handler.threshold)
+                if message.get("ring"):
+                    sink.send_message({"ring": handler.ring_rows()})
+            except Exception:  # noqa: S112 - a bad message must not kill the workload
+                continue
