@@ -85,13 +85,17 @@ def read(
 
 
 def _print_records(reader: SessionReader, console: Console, min_level: int, as_json: bool) -> None:
+    launch = None
     for record in reader.read():
+        if launch is None and reader.header is not None:
+            launch = reader.header.profile_name
         if record.level < min_level:
             continue
+        profile = reader.profile or ""
         if as_json:
-            sys.stdout.write(record_json(reader.session, record) + "\n")
+            sys.stdout.write(record_json(reader.session, record, profile) + "\n")
         else:
-            print_record(console, reader.session[:8], record)
+            print_record(console, reader.session[:8], record, "" if profile == launch else profile)
     sys.stdout.flush()
 
 
@@ -118,6 +122,9 @@ def _report(verdicts: list[Verdict], as_json: bool) -> None:
     console = Console(highlight=False, soft_wrap=True)
     for v in verdicts:
         print_verdict(console, v)
+        if len(v.timeline) > 1:
+            for span in v.timeline:
+                console.print(f"    profile {span.describe()}", highlight=False)
 
 
 @click.command("host-view")

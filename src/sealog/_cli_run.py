@@ -9,7 +9,8 @@ import click
 
 from sealog._cli_common import fail, guarded
 from sealog.host._store import Store
-from sealog.keep._runtime import run_workload
+from sealog.keep._runtime import ControlSetup, run_workload
+from sealog.profile._control import control_policy_digest, load_control_policy
 from sealog.seal._header import Header, LaunchConfig
 from sealog.seal._keys import OwnerPublicKey
 from sealog.seal._writer import Attester, start_session
@@ -41,10 +42,28 @@ __all__ = ["run"]
     help="Attestation provider.",
 )
 @click.option("--keep-id", default="keep", show_default=True, help="A name for this Keep.")
+@click.option(
+    "--control-policy",
+    type=click.Path(path_type=Path),
+    help="Control policy (TOML): who may change the profile at run time.",
+)
+@click.option(
+    "--control",
+    "control_dir",
+    type=click.Path(path_type=Path),
+    help="Folder the host feeds with change-order bundles (needs --control-policy).",
+)
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED)
 @guarded
 def run(
-    owner: Path, profile_ref: str, store: Path, attest: str, keep_id: str, cmd: tuple[str, ...]
+    owner: Path,
+    profile_ref: str,
+    store: Path,
+    attest: str,
+    keep_id: str,
+    control_policy: Path | None,
+    control_dir: Path | None,
+    cmd: tuple[str, ...],
 ) -> None:
     """Run CMD in a sealed session; exit with its exit code (128+N if killed by signal N).
 
@@ -57,6 +76,7 @@ def run(
 
     owner_key = OwnerPublicKey.load(owner)
     profile = resolve_profile(profile_ref)
+    control = _control(control_policy, control_dir, keep_id)
     # A profile file is passed to the workload's interpreter by absolute path, so a change of
     # working folder in between cannot make it read another file.
     ref = profile_ref if not Path(profile_ref).exists() else str(Path(profile_ref).resolve())
@@ -69,6 +89,7 @@ def run(
         profile_stage=profile.stage.value,
         profile_digest=profile_digest(profile),
         owner_key_id=owner_key.key_id,
+        control_digest=control_policy_digest(control.policy) if control else b"",
     )
     stream = profile.stream
 
@@ -92,5 +113,18 @@ def run(
         attester=attester,
         host_stream=sys.stderr,
         record_event=store_obj.append_event,
+        control=control,
     )
     sys.exit(result.exit_code)
+
+
+def _control(policy: Path | None, folder: Path | None, keep_id: str) -> ControlSetup | None:
+    if policy is None and folder is None:
+        return None
+    if policy is None or folder is None:
+        fail("--control and --control-policy go together")
+        return None
+    if not folder.is_dir():
+        fail(f"{folder}: control folder does not exist")
+    parsed = load_control_policy(policy)
+    return ControlSetup(folder, parsed, policy.read_text(), keep_id)

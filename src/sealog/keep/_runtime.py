@@ -29,10 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
+from sealog.keep._control import CONTROL_LOGGER, ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import FrameSink, SealedSession
+from sealog.keep._shape import Shaper
 from sealog.keep._workload import ENV_VAR
+from sealog.profile._control import ControlPolicy, control_policy_digest
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._header import Header
 from sealog.seal._writer import Attester
@@ -56,6 +59,23 @@ class RunResult:
     exit_code: int
     session: str
     frames: int
+
+
+@dataclass(frozen=True)
+class ControlSetup:
+    """Where change orders come from, and the policy that judges them.
+
+    Attributes:
+        folder: the control folder the host feeds with order bundles.
+        policy: the control policy (part of the launch configuration).
+        policy_text: its file's text, sealed at session start so the owner can check orders.
+        keep_id: this Keep's id, as orders name it.
+    """
+
+    folder: Path
+    policy: ControlPolicy
+    policy_text: str
+    keep_id: str
 
 
 def is_python(cmd: Sequence[str]) -> bool:
@@ -84,10 +104,32 @@ class _Relay:
         self.host = host
         self.echo = echo
         self.uncaught = False
+        self.apply(profile)
+
+    def apply(self, profile: Profile) -> None:
+        """Follow a profile switch: the host's rules and where ring dumps are shaped."""
+        self.profile = profile
         self._host_min = (
             profile.host_rules.min_level if profile.host is not HostClear.EVENTS else 99
         )
         self._host_records = profile.host is HostClear.RECORDS
+
+    def ring(self, rows: list[Any]) -> None:
+        """Seal the workload's flight recorder, shaped by the ring's own rules."""
+        rules = self.profile.ring or self.profile.owner
+        shaper = Shaper(rules)
+        shaped = [r for r in (shaper.shape(row) for row in rows if _is_row(row)) if r is not None]
+        note = [
+            time.time(),
+            30,
+            "sealog",
+            CONTROL_LOGGER,
+            f"flight recorder: {len(shaped)} records from before the order follow",
+            None,
+            None,
+            {"event": "ring.sealed", "records": len(shaped)},
+        ]
+        self.sealed.submit_shaped([note, *shaped])
 
     def row(self, row: list[Any]) -> None:
         if row[3] == "sealog.uncaught":
@@ -112,9 +154,11 @@ class _Relay:
                     rows = json.loads(line)
                 except ValueError:
                     continue  # a workload cannot corrupt the session, only its own rows
-                if isinstance(rows, list):
+                if isinstance(rows, dict) and isinstance(rows.get("ring"), list):
+                    self.ring(rows["ring"])
+                elif isinstance(rows, list):
                     for row in rows:
-                        if isinstance(row, list) and len(row) == 8 and isinstance(row[1], int):
+                        if _is_row(row):
                             self.row(row)
 
     def pump_lines(self, stream: IO[bytes], name: str, level: int, out: IO[str]) -> None:
@@ -124,6 +168,10 @@ class _Relay:
             if self.echo:
                 out.write(text + "\n")
                 out.flush()
+
+
+def _is_row(row: object) -> bool:
+    return isinstance(row, list) and len(row) == 8 and isinstance(row[1], int)
 
 
 def _level_name(level: int) -> str:
@@ -143,6 +191,7 @@ def run_workload(
     host_stream: TextIO | None,
     record_event: Callable[[str, dict[str, Any]], None] | None = None,
     env: dict[str, str] | None = None,
+    control: ControlSetup | None = None,
 ) -> RunResult:
     """Run ``cmd`` in a new sealed session and return how it ended.
 
@@ -156,6 +205,7 @@ def run_workload(
         host_stream: where host-channel events are written.
         record_event: also called with each event (the store keeps them).
         env: the workload's environment (default: this process's).
+        control: where change orders come from, or None for a Keep that takes none.
     """
     header, sealer = start(attester)
     sid = header.session_hex
@@ -170,7 +220,9 @@ def run_workload(
     echo = profile.host is HostClear.RECORDS
     relay = _Relay(sealed, profile, host, echo)
     try:
-        return _supervise(cmd, profile, profile_ref, sealed, relay, host, sid, env, provider)
+        return _supervise(
+            cmd, profile, profile_ref, sealed, relay, host, sid, env, provider, control
+        )
     except BaseException as exc:
         # Whatever went wrong in the runtime itself, what was received is sealed and the
         # session is closed: the owner learns the cause, the host a generic code.
@@ -191,8 +243,22 @@ def _supervise(
     sid: str,
     env: dict[str, str] | None,
     provider: str,
+    control: ControlSetup | None,
 ) -> RunResult:
     runtime_log = sealed
+    if control is not None:
+        _runtime_record(
+            sealed,
+            30,
+            "control policy in force",
+            {
+                "event": "control.policy",
+                "digest": control_policy_digest(control.policy).hex(),
+                "policy": control.policy_text,
+            },
+            logger=CONTROL_LOGGER,
+            source="sealog",
+        )
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
         _runtime_record(
@@ -201,6 +267,7 @@ def _supervise(
 
     child_env = dict(os.environ if env is None else env)
     read_fd, write_fd = os.pipe()
+    ctl_read, ctl_write = os.pipe()
     boot = None
     python = is_python(cmd)
     if python:
@@ -208,7 +275,9 @@ def _supervise(
         child_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (boot, child_env.get("PYTHONPATH", "")) if p
         )
-        child_env[ENV_VAR] = json.dumps({"fd": write_fd, "profile": profile_ref})
+        child_env[ENV_VAR] = json.dumps(
+            {"fd": write_fd, "control_fd": ctl_read, "profile": profile_ref}
+        )
     _runtime_record(runtime_log, 20, f"starting workload ({'python' if python else 'command'})")
     try:
         proc = subprocess.Popen(
@@ -216,21 +285,23 @@ def _supervise(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(write_fd,) if python else (),
+            pass_fds=(write_fd, ctl_read) if python else (),
             env=child_env,
             # Its own session: a terminal's ^C reaches the runtime once, which forwards it.
             start_new_session=True,
         )
     except OSError as exc:
-        os.close(write_fd)
-        os.close(read_fd)
+        for fd in (write_fd, read_fd, ctl_read, ctl_write):
+            os.close(fd)
         _runtime_record(runtime_log, 50, f"workload could not start: {exc.strerror}")
         sealed.close({"exit_code": 127})
         host.emit("keep.failed", code="workload.not_started", status=127)
         _cleanup(boot)
         return RunResult(127, sid, sealed.frames)
     os.close(write_fd)
+    os.close(ctl_read)
     host.emit("keep.ready", pid=proc.pid)
+    channel = _control_channel(control, profile, profile_ref, sealed, relay, host, ctl_write)
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -251,6 +322,10 @@ def _supervise(
     for t in threads:
         t.start()
     status = proc.wait()
+    if channel is not None:
+        channel.stop()
+    with contextlib.suppress(OSError):
+        os.close(ctl_write)
     # The workload is gone; its grandchildren may still hold the pipes open, so wait a little.
     for t in threads:
         t.join(timeout=5)
@@ -280,6 +355,45 @@ def _supervise(
     return RunResult(code, sid, sealed.frames)
 
 
+def _control_channel(
+    control: ControlSetup | None,
+    profile: Profile,
+    profile_ref: str,
+    sealed: SealedSession,
+    relay: _Relay,
+    host: HostChannel,
+    ctl_write: int,
+) -> ControlChannel | None:
+    if control is None:
+        return None
+
+    def send(message: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # a workload that exited takes no more messages
+            os.write(ctl_write, (json.dumps(message) + "\n").encode())
+
+    def switch(target: Profile, ref: str) -> None:
+        sealed.set_owner_rules(target.owner)
+        relay.apply(target)
+        send({"profile": ref})
+
+    def seal(level: int, message: str, fields: dict[str, Any]) -> None:
+        _runtime_record(sealed, level, message, fields, logger=CONTROL_LOGGER, source="sealog")
+        sealed.flush()
+
+    channel = ControlChannel(
+        control.folder,
+        control.policy,
+        keep_id=control.keep_id,
+        launch=(profile, profile_ref),
+        switch=switch,
+        dump_ring=lambda: send({"ring": True}),
+        seal=seal,
+        host=host,
+    )
+    channel.start()
+    return channel
+
+
 def _runtime_record(
     sealed: SealedSession,
     level: int,
@@ -287,8 +401,9 @@ def _runtime_record(
     fields: dict[str, Any] | None = None,
     *,
     logger: str = "sealog.runtime",
+    source: str = "runtime",
 ) -> None:
-    sealed.submit([time.time(), level, "runtime", logger, message, None, None, fields])
+    sealed.submit([time.time(), level, source, logger, message, None, None, fields])
 
 
 def _cleanup(boot: str | None) -> None:

@@ -12,6 +12,7 @@ never trusted. Verdicts, from best to worst:
 ``duplicated``    a frame appears twice (replayed)
 ``spliced``       a frame from another session was put into this one
 ``not-addressed`` the session is sealed to another owner key
+``policy-violation`` the profile changed without a valid change order behind it
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sealog.errors import DecryptionError, FormatError
+from sealog.owner._timeline import ProfileSpan, TimelineChecker
 from sealog.seal._container import MAGIC, Damaged, Entry, iter_entries
 from sealog.seal._frames import FrameOpener, parse_frame_header
 from sealog.seal._header import Header
@@ -59,6 +61,7 @@ class Verdict:
     last_seq: int = -1
     at_seq: int | None = None
     header: Header | None = field(default=None, compare=False, repr=False)
+    timeline: tuple[ProfileSpan, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -82,6 +85,9 @@ class Verdict:
             out["profile"] = self.header.profile_name
             out["created"] = self.header.created
             out["evidence"] = self.header.evidence.kind if self.header.evidence else None
+        out["timeline"] = [
+            span.__dict__ | {"approvers": list(span.approvers)} for span in self.timeline
+        ]
         return out
 
 
@@ -110,6 +116,12 @@ class SessionReader:
         self.closed = False
         self._failure: Verdict | None = None
         self._torn = False
+        self.timeline: TimelineChecker | None = None
+
+    @property
+    def profile(self) -> str | None:
+        """The profile in force at the last record read."""
+        return self.timeline.current if self.timeline else None
 
     @property
     def failed(self) -> bool:
@@ -199,6 +211,7 @@ class SessionReader:
             self._fail("modified", "header altered (session key does not open)")
             return False
         self._opener = FrameOpener(header, root)
+        self.timeline = TimelineChecker(header)
         return True
 
     def _open_frame(self, entry: Entry, later: Iterator[Entry | Damaged]) -> Iterator[Record]:
@@ -217,6 +230,8 @@ class SessionReader:
         try:
             for record in self._decoder.feed(frame.data, frame.seq):
                 self.records += 1
+                if self.timeline is not None:
+                    self.timeline.observe(record)
                 yield record
         except FormatError as exc:
             self._fail("modified", f"frame {frame.seq}: {exc}", frame.seq)
@@ -271,6 +286,20 @@ class SessionReader:
             return self._failure
         if self.header is None:
             return Verdict(self.session, "truncated", "truncated before the header was complete")
+        spans = tuple(self.timeline.spans) if self.timeline else ()
+        problems = self.timeline.finish() if self.timeline else []
+        if problems:
+            return Verdict(
+                self.session,
+                "policy-violation",
+                problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                self.frames,
+                self.records,
+                self.frames - 1,
+                None,
+                self.header,
+                spans,
+            )
         if self.closed:
             return Verdict(
                 self.session,
@@ -281,6 +310,7 @@ class SessionReader:
                 self.frames - 1,
                 None,
                 self.header,
+                spans,
             )
         tail = " (a partial frame follows)" if self._torn else ""
         where = f"after sequence {self.frames - 1}" if self.frames else "before the first frame"
@@ -293,6 +323,7 @@ class SessionReader:
             self.frames - 1,
             None,
             self.header,
+            spans,
         )
 
 

@@ -14,6 +14,9 @@ from sealog.seal._records import Record
 
 __all__ = ["print_record", "print_verdict", "record_json"]
 
+#: Fields too long for a terminal line (the sealed control policy, order bundles): --json has them.
+_LONG_FIELDS = frozenset({"policy", "bundle"})
+
 _LEVEL_STYLE = {
     "DEBUG": "dim",
     "INFO": "green",
@@ -23,18 +26,21 @@ _LEVEL_STYLE = {
 }
 
 
-def record_json(session: str, record: Record) -> str:
+def record_json(session: str, record: Record, profile: str = "") -> str:
     """One JSON object per line, as ``sealog read --json`` prints it."""
-    obj: dict[str, Any] = {"session": session, **record.to_json()}
+    obj: dict[str, Any] = {"session": session, **record.to_json(), "profile": profile}
     return json.dumps(obj, ensure_ascii=False, default=str)
 
 
-def print_record(console: Console, session: str, record: Record) -> None:
-    """One record, coloured when the console is a terminal."""
+def print_record(console: Console, session: str, record: Record, profile: str = "") -> None:
+    """One record, coloured when the console is a terminal; ``profile`` tags records logged
+    under a profile other than the launch profile."""
     when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     line = Text()
     line.append(f"{when} ", style="dim")
     line.append(f"{record.level_name:<8} ", style=_LEVEL_STYLE.get(record.level_name, ""))
+    if profile:
+        line.append(f"[{profile}] ", style="magenta")
     line.append(f"{record.source}:{record.logger} ", style="cyan")
     line.append(record.message)
     if record.fields:
