@@ -1,0 +1,203 @@
+"""The control process end to end with a real ``sealog run``: production, an approved incident
+order raises verbosity for a short window, the owner reads DEBUG records for that window only,
+and the Keep reverts on time. Refused orders change nothing and are sealed with their reason."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from clihelp import SEALOG, fast_profile, sealog
+
+from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
+
+WORKLOAD = textwrap.dedent(
+    """
+    import logging, sys, time
+    log = logging.getLogger("svc")
+    end = time.monotonic() + float(sys.argv[1])
+    i = 0
+    while time.monotonic() < end:
+        log.debug("debug tick %d", i)
+        if i % 10 == 0:
+            log.warning("warn tick %d", i)
+        i += 1
+        time.sleep(0.05)
+    """
+)
+
+
+class Control:
+    """Approvers, an audit log and a control policy, made with the library."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.alice, self.bob, self.mallory = (SigningKey.generate() for _ in range(3))
+        self.log_key = SigningKey.generate()
+        self.log = AuditLog.init(root / "log", self.log_key)
+        self.policy = root / "policy.toml"
+        self.policy.write_text(
+            textwrap.dedent(
+                f"""
+                format = 1
+                audit_log_key = "{self.log_key.public_key.to_text()}"
+                [[approvers]]
+                name = "alice"
+                key = "{self.alice.public_key.to_text()}"
+                [[approvers]]
+                name = "bob"
+                key = "{self.bob.public_key.to_text()}"
+                [targets.incident]
+                approvals = 2
+                max_duration = "10m"
+                """
+            )
+        )
+        self.orders = root / "orders"
+        self.orders.mkdir()
+
+    def bundle(
+        self, *signers: SigningKey, keep: str = "k1", seconds: int = 3, log: bool = True
+    ) -> OrderBundle:
+        order = ChangeOrder.create(
+            keep=keep,
+            profile="incident",
+            not_before=datetime.now(UTC) - timedelta(seconds=1),
+            duration=timedelta(seconds=seconds),
+            reason="payments failing in eu-1",
+            flight_recorder=True,
+        )
+        for key in signers:
+            order = order.sign(key)
+        if log:
+            result = self.log.append(order.entry_bytes())
+        else:  # a tree head that does not contain the order
+            result = self.log.append(b"some other entry")
+        inclusion = OrderInclusion(
+            result.leaf_index, tuple(result.inclusion_proof), result.tree_head
+        )
+        return OrderBundle(order, inclusion)
+
+    def deliver(self, bundle: OrderBundle, name: str) -> None:
+        bundle.save(self.orders / name)
+
+
+def _run(tmp_path: Path, owner, control: Control, seconds: float) -> subprocess.Popen[str]:
+    _, pub = owner
+    script = tmp_path / "w.py"
+    script.write_text(WORKLOAD)
+    prof = fast_profile(tmp_path, "production", 0.1)
+    return subprocess.Popen(
+        [
+            *SEALOG,
+            "run",
+            "--owner",
+            str(pub),
+            "--profile",
+            str(prof),
+            "--store",
+            str(tmp_path / "st"),
+            "--keep-id",
+            "k1",
+            "--control-policy",
+            str(control.policy),
+            "--control",
+            str(control.orders),
+            "--",
+            sys.executable,
+            str(script),
+            str(seconds),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _records(tmp_path: Path, key: Path) -> list[dict]:
+    done = sealog("read", tmp_path / "st", "--key", key, "--json")
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_approved_order_raises_verbosity_for_its_window_only(tmp_path, owner) -> None:
+    key, _ = owner
+    control = Control(tmp_path)
+    proc = _run(tmp_path, owner, control, 6.0)
+    time.sleep(1.5)
+    control.deliver(control.bundle(control.alice, control.bob, seconds=3), "o1.json")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    events = [json.loads(line)["event"] for line in stderr.splitlines()]
+    assert "keep.profile_changed" in events
+    assert events.index("keep.profile_reverted") > events.index("keep.profile_changed")
+
+    records = _records(tmp_path, key)
+    changed = next(r for r in records if r["fields"].get("event") == "profile.changed")
+    reverted = next(r for r in records if r["fields"].get("event") == "profile.reverted")
+    assert changed["fields"]["approvers"] == ["alice", "bob"]
+    window = (changed["time"], reverted["time"])
+    expires = datetime.fromisoformat(changed["fields"]["expires"]).timestamp()
+    assert expires <= reverted["time"] <= expires + 0.6  # reverted by itself, on time
+    ring = next(r for r in records if r["fields"].get("event") == "ring.sealed")
+    assert ring["fields"]["records"] > 0  # the moments before the order, from the recorder
+    debug_live = [
+        r
+        for r in records
+        if r["level"] == "DEBUG" and r["source"] == "workload" and r["time"] > changed["time"]
+    ]
+    assert debug_live
+    # No DEBUG record was logged outside the window (the ring's are from before the order).
+    assert all(r["time"] < window[1] + 0.3 for r in debug_live)
+    assert {r["profile"] for r in debug_live} == {"incident"}
+
+    verify = sealog("verify", tmp_path / "st", "--key", key)
+    assert verify.returncode == 0
+    assert "incident by order" in verify.stdout
+    assert "expired" in verify.stdout
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        ("one of two approvers", "signed by 1 of 2 required approvers"),
+        ("approver not in policy", "signed by 1 of 2 required approvers"),
+        ("another keep", "is for Keep 'k2'"),
+        ("not in the audit log", "inclusion"),
+        ("replayed bundle", "already used"),
+    ],
+)
+def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner, attack, reason) -> None:
+    key, _ = owner
+    control = Control(tmp_path)
+    proc = _run(tmp_path, owner, control, 3.0)
+    time.sleep(1.0)
+    if attack == "one of two approvers":
+        control.deliver(control.bundle(control.alice), "o.json")
+    elif attack == "approver not in policy":
+        control.deliver(control.bundle(control.alice, control.mallory), "o.json")
+    elif attack == "another keep":
+        control.deliver(control.bundle(control.alice, control.bob, keep="k2"), "o.json")
+    elif attack == "not in the audit log":
+        control.deliver(control.bundle(control.alice, control.bob, log=False), "o.json")
+    else:
+        good = control.bundle(control.alice, control.bob, seconds=30)
+        control.deliver(good, "o1.json")
+        time.sleep(0.6)
+        control.deliver(good, "o2.json")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert "keep.order_refused" in stderr
+    records = _records(tmp_path, key)
+    refused = [r for r in records if r["fields"].get("event") == "order.refused"]
+    assert len(refused) == 1
+    assert reason in refused[0]["fields"]["reason"]
+    applied = [r for r in records if r["fields"].get("event") == "profile.changed"]
+    assert len(applied) == (1 if attack == "replayed bundle" else 0)
+    if attack != "replayed bundle":
+        assert not any(r["level"] == "DEBUG" for r in records)
+    assert sealog("verify", tmp_path / "st", "--key", key).returncode == 0
