@@ -76,7 +76,7 @@ class TimelineChecker:
 
     def observe(self, record: Record) -> None:
         """Take the next record."""
-        self._last_time = record.time
+        self._last_time = max(self._last_time, record.time)
         if record.source != "sealog" or record.logger != _CONTROL:
             return
         fields: dict[str, Any] = dict(record.fields)
