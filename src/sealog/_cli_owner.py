@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sealog._cli_common import guarded
+from sealog.attest import AppraisalPolicy
 from sealog.errors import FormatError
 from sealog.owner import SessionReader, Verdict, host_view, verify_store
 from sealog.owner._render import print_record, print_verdict, record_json
 from sealog.owner._store_ops import readers
+from sealog.profile import resolve_profile
 from sealog.profile._model import LEVELS
 from sealog.seal._keys import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
 
@@ -104,12 +106,36 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
 @click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
+@click.option("--require-profile", help="Fail sessions whose profile is looser than this one.")
+@click.option(
+    "--require-tee",
+    type=click.Choice(["snp", "tdx", "any"]),
+    help="Fail sessions without verified evidence from this TEE.",
+)
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=_PATH,
+    help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX). Repeatable.",
+)
+@click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
 @guarded
-def verify(store: Path, key_path: Path, session: str | None, as_json: bool) -> None:
-    """Verify every session: exit 0 only when all are intact and closed, 1 on any integrity
-    failure, 2 on bad input."""
+def verify(
+    store: Path,
+    key_path: Path,
+    session: str | None,
+    as_json: bool,
+    require_profile: str | None,
+    require_tee: str | None,
+    trust_roots: tuple[Path, ...],
+    allow_debug_tee: bool,
+) -> None:
+    """Verify every session: exit 0 only when all are intact and closed (and, when asked,
+    attested as required), 1 on any integrity or attestation failure, 2 on bad input."""
     key = OwnerPrivateKey.load(key_path)
-    verdicts = verify_store(store, key, session)
+    policy = _appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
+    verdicts = verify_store(store, key, session, require=policy)
     _report(verdicts, as_json)
     sys.exit(0 if all(v.ok for v in verdicts) else 1)
 
@@ -180,3 +206,36 @@ def host_view_cmd(store: Path, as_json: bool) -> None:
         console.print(table)
         for event in s.events:
             console.print("  " + json.dumps(event, sort_keys=True), highlight=False)
+
+
+def _appraisal_policy(
+    require_profile: str | None,
+    require_tee: str | None,
+    trust_roots: tuple[Path, ...],
+    allow_debug_tee: bool,
+) -> AppraisalPolicy | None:
+    if require_profile is None and require_tee is None and not trust_roots:
+        return None
+    from cryptography import x509  # noqa: PLC0415 - only when appraising
+
+    snp_chains: list[bytes] = []
+    tdx_roots: list[bytes] = []
+    for path in trust_roots:
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+        try:
+            certs = x509.load_pem_x509_certificates(pem)
+        except ValueError as exc:
+            raise FormatError(f"{path}: not a PEM certificate file") from exc
+        # An AMD chain is the ASK then the ARK; a TDX trust root is one self-signed CA.
+        (snp_chains if len(certs) >= 2 else tdx_roots).append(pem)
+    stage = resolve_profile(require_profile).stage.value if require_profile else None
+    return AppraisalPolicy(
+        require_tee=require_tee,  # type: ignore[arg-type]
+        min_stage=stage,
+        snp_chains=tuple(snp_chains),
+        tdx_roots=tuple(tdx_roots),
+        allow_debug_tee=allow_debug_tee,
+    )

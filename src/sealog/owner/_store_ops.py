@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sealog.attest import AppraisalPolicy, appraise
 from sealog.errors import FormatError
 from sealog.host._store import Store
 from sealog.owner._reader import SessionReader, Verdict
@@ -63,9 +64,20 @@ def readers(
 
 
 def verify_store(
-    store_path: Path, key: OwnerPrivateKey, session: str | None = None
+    store_path: Path,
+    key: OwnerPrivateKey,
+    session: str | None = None,
+    *,
+    require: AppraisalPolicy | None = None,
 ) -> list[Verdict]:
     """Verify every session of a store; one verdict each.
+
+    Args:
+        store_path: the store folder.
+        key: the owner's private key.
+        session: only this session (an id or unique prefix).
+        require: also appraise each intact session's attestation against this policy; a
+            session that fails it gets the verdict ``attestation-failed``.
 
     Raises:
         FormatError: the store is missing, empty, or holds foreign files.
@@ -74,7 +86,14 @@ def verify_store(
     for reader in readers(store_path, key, session):
         for _ in reader.read():
             pass
-        verdicts.append(reader.verdict())
+        verdict = reader.verdict()
+        if require is not None and verdict.ok and verdict.header is not None:
+            appraisal = appraise(verdict.header, require)  # type: ignore[arg-type]
+            if not appraisal.ok:
+                verdict = replace(verdict, status="attestation-failed", message=appraisal.summary())
+            else:
+                verdict = replace(verdict, message=f"{verdict.message}; {appraisal.summary()}")
+        verdicts.append(verdict)
     return verdicts
 
 
