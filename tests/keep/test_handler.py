@@ -306,6 +306,12 @@ def test_records_logged_within_the_rate_are_not_limited_when_sealed_in_one_batch
     clock = FakeClock()
     k = keep(plain_profile(flush_interval=5.0), start=False, clock=clock)
     k.session.set_owner_rules(Destination(min_level=10, rate_limit=1))
+
+    def logged_at_clock(record: logging.LogRecord) -> bool:
+        record.created = clock.now  # the records' own times, one second apart
+        return True
+
+    k.handler.addFilter(logged_at_clock)
     for i in range(5):
         k.log.info("steady %d", i)
         clock.now += 1.0

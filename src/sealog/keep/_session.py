@@ -69,7 +69,7 @@ class SealedSession:
     ) -> None:
         self._sealer = sealer
         self._sink = sink
-        self._shaper = Shaper(owner, clock=clock)
+        self._shaper = Shaper(owner)
         self._stream = stream
         self._cover = stream.cover_traffic
         self._capacity = sealer.capacity or _MAX_UNPADDED
@@ -98,7 +98,7 @@ class SealedSession:
         """
         with self._lock:
             self._drain()
-            self._shaper = Shaper(owner, clock=self._clock)
+            self._shaper = Shaper(owner)
 
     def submit_shaped(self, rows: list[list[Any]]) -> None:
         """Hand over rows already shaped for the owner (the flight recorder's contents)."""
@@ -156,23 +156,26 @@ class SealedSession:
 
     def _bound_backlog(self, rows: list[list[Any]]) -> list[list[Any]]:
         room = self._stream.max_backlog - len(self._pending)
+        notes: list[list[Any]] = []
         if self._dropped_unreported and room > 256:
-            note = self._note(
-                f"{self._dropped_unreported} records dropped: backlog full",
-                "dropped",
-                self._dropped_unreported,
+            notes.append(
+                self._note(
+                    f"{self._dropped_unreported} records dropped: backlog full",
+                    "dropped",
+                    self._dropped_unreported,
+                )
             )
-            rows.insert(0, note)
             self._dropped_unreported = 0
-        if room >= len(encode_batch(rows)):
-            return rows
+        if room >= len(encode_batch(notes + rows)):
+            return notes + rows
         # Over capacity: keep ERROR and above while the backlog is under twice its bound,
-        # drop the rest, and count every drop.
-        kept = [r for r in rows if r[1] >= _ERROR and room + self._stream.max_backlog > 0]
+        # drop the rest, and count every drop (the notes themselves are always kept).
+        under_hard_bound = room + self._stream.max_backlog > 0
+        kept = [r for r in rows if r[1] >= _ERROR and under_hard_bound]
         lost = len(rows) - len(kept)
         self.dropped += lost
         self._dropped_unreported += lost
-        return kept
+        return notes + kept
 
     def _emit(self, data: bytes, *, close: bool = False) -> None:
         self._sink.write_frame(self._sealer.seal(data, close=close))

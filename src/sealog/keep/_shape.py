@@ -10,7 +10,6 @@ sealed, off the caller's thread.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Iterable
 from types import TracebackType
@@ -128,16 +127,15 @@ class Shaper:
     shaper re-checks it so rows from any origin obey the destination.
     """
 
-    def __init__(self, dest: Destination, *, clock: Any = time.monotonic) -> None:
+    def __init__(self, dest: Destination) -> None:
         self._dest = dest
         self._sources = frozenset(dest.sources)
         self._fields = frozenset(f.lower() for f in dest.redact_fields)
         # Applied one by one: each keeps its own inline flags, which cannot be joined into one.
         self._patterns = dest.redact_patterns
-        self._clock = clock
         self._rate = dest.rate_limit
         self._tokens = dest.rate_limit
-        self._last = clock()
+        self._last: float | None = None
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
@@ -160,12 +158,14 @@ class Shaper:
             return value
         return self._text(_safe_str(value))
 
-    def _allow_rate(self) -> bool:
+    def _allow_rate(self, now: float) -> bool:
         if not self._rate:
             return True
-        now = self._clock()
-        self._tokens = min(self._rate, self._tokens + (now - self._last) * self._rate)
-        self._last = now
+        if self._last is not None:
+            # Rows from several threads may arrive slightly out of order: never refill backwards.
+            elapsed = max(0.0, now - self._last)
+            self._tokens = min(self._rate, self._tokens + elapsed * self._rate)
+        self._last = now if self._last is None else max(now, self._last)
         if self._tokens >= 1:
             self._tokens -= 1
             return True
@@ -183,7 +183,8 @@ class Shaper:
             return row
         if row[1] < self._dest.min_level or row[2] not in self._sources:
             return None
-        if not self._allow_rate():
+        # The bucket runs on the records' own times: rows are shaped in batches, later.
+        if not self._allow_rate(row[0]):
             return None
         if not self._patterns and not self._fields and row[6] is None:
             return row

@@ -43,7 +43,8 @@ class _SpliceIndex:
         return lookup
 
 
-def _open(store_path: Path, session: str | None) -> tuple[Store, list[str]]:
+def _open(store_path: Path | str, session: str | None) -> tuple[Store, list[str]]:
+    store_path = Path(store_path)
     store = Store.open(store_path)
     store.check_clean()
     sessions = store.sessions()
@@ -55,7 +56,7 @@ def _open(store_path: Path, session: str | None) -> tuple[Store, list[str]]:
 
 
 def readers(
-    store_path: Path, key: OwnerPrivateKey, session: str | None = None
+    store_path: Path | str, key: OwnerPrivateKey, session: str | None = None
 ) -> list[SessionReader]:
     """One reader per session of the store (all, or the one named)."""
     store, chosen = _open(store_path, session)
@@ -64,7 +65,7 @@ def readers(
 
 
 def verify_store(
-    store_path: Path,
+    store_path: Path | str,
     key: OwnerPrivateKey,
     session: str | None = None,
     *,
@@ -98,7 +99,7 @@ def verify_store(
 
 
 def read_store(
-    store_path: Path,
+    store_path: Path | str,
     key: OwnerPrivateKey,
     session: str | None = None,
     min_level: int = 0,
@@ -136,13 +137,14 @@ class HostView:
     sessions: tuple[SessionView, ...]
 
 
-def host_view(store_path: Path) -> HostView:
+def host_view(store_path: Path | str) -> HostView:
     """What a host holding the store can read: no key is used.
 
     The header's cleartext fields are shown because the host holds them too (session id, Keep
     id, profile name and digest, owner key id, the evidence); the records are not, because
     only their sealed bytes are there.
     """
+    store_path = Path(store_path)
     store = Store.open(store_path)
     views = []
     for sid in store.sessions():

@@ -164,9 +164,34 @@ class Record:
 
 
 def encode_batch(rows: list[Row]) -> bytes:
-    """Encode rows as one batch (length prefix included)."""
-    body = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    """Encode rows as one batch (length prefix included).
+
+    Never raises for what a workload can log: text that is not valid Unicode (a lone surrogate
+    from an undecodable file name) is written with JSON escapes, which decode back to the same
+    string; a value JSON cannot hold at all (a reference cycle) is replaced by its ``repr``.
+    """
+    try:
+        body = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        body = json.dumps(rows, separators=(",", ":"), ensure_ascii=True, default=str).encode()
+    except (ValueError, TypeError, RecursionError):
+        body = json.dumps(
+            [_plain_row(r) for r in rows], separators=(",", ":"), default=str
+        ).encode()
     return _LEN.pack(len(body)) + body
+
+
+def _plain_row(row: Row) -> Row:
+    """A row whose fields and exception are reduced to text, for values JSON cannot encode."""
+    try:
+        json.dumps(row, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return [
+            *row[:6],
+            None if row[6] is None else {"type": "?", "message": repr(row[6])[:2000], "frames": []},
+            None if row[7] is None else {"unencodable": repr(row[7])[:2000]},
+        ]
+    return row
 
 
 class RecordDecoder:
