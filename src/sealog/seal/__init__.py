@@ -1,5 +1,19 @@
-"""Sealing: the key schedule, frames, and the stream writer and reader."""
+"""Sealing: owner keys, the session header, the key schedule, frames, records."""
 
 from sealog.seal._evidence import REPORT_DATA_SIZE, Evidence
+from sealog.seal._header import Header, LaunchConfig
+from sealog.seal._keys import KEMS, OwnerPrivateKey, OwnerPublicKey, generate_owner_key
+from sealog.seal._records import ExceptionInfo, Record
 
-__all__ = ["REPORT_DATA_SIZE", "Evidence"]
+__all__ = [
+    "KEMS",
+    "REPORT_DATA_SIZE",
+    "Evidence",
+    "ExceptionInfo",
+    "Header",
+    "LaunchConfig",
+    "OwnerPrivateKey",
+    "OwnerPublicKey",
+    "Record",
+    "generate_owner_key",
+]
