@@ -1,0 +1,20 @@
+"""The in-Keep runtime: the logging handler, the sealed session, the host channel, the runner.
+
+Importing this package needs only the standard library: its workload half runs inside
+workload interpreters that may not have sealog's dependencies. Modules that seal
+(``_session``, ``_runtime``, ``_control``) import ``cryptography`` themselves.
+"""
+
+from sealog.keep._handler import SealogHandler
+from sealog.keep._host_channel import CAUSES, VOCABULARY, HostChannel
+from sealog.keep._secret import SECRET_TEXT, Secret, secret
+
+__all__ = [
+    "CAUSES",
+    "SECRET_TEXT",
+    "VOCABULARY",
+    "HostChannel",
+    "SealogHandler",
+    "Secret",
+    "secret",
+]
