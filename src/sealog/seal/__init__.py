@@ -4,6 +4,7 @@ from sealog.seal._evidence import REPORT_DATA_SIZE, Evidence
 from sealog.seal._header import Header, LaunchConfig
 from sealog.seal._keys import KEMS, OwnerPrivateKey, OwnerPublicKey, generate_owner_key
 from sealog.seal._records import ExceptionInfo, Record
+from sealog.seal._session_file import read_session_header
 
 __all__ = [
     "KEMS",
@@ -16,4 +17,5 @@ __all__ = [
     "OwnerPublicKey",
     "Record",
     "generate_owner_key",
+    "read_session_header",
 ]
