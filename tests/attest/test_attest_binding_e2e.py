@@ -17,8 +17,10 @@ from attest_snp_builder import PROD_POLICY, shared_chain
 from attest_tsm_tree import TsmTree
 
 import sealog
-from sealog.attest import AppraisalPolicy, TsmProvider, appraise
+from sealog.attest import AppraisalPolicy, TsmProvider, appraise, require
+from sealog.errors import PolicyError
 from sealog.owner import verify_store
+from sealog.seal import read_session_header
 from sealog.seal._canonical import canonical_json
 from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
 from sealog.seal._header import Header
@@ -151,3 +153,17 @@ def test_none_evidence_never_satisfies_a_tee_requirement(tmp_path: Path, owner_k
     )
     assert done.returncode == 1
     assert "'none' evidence proves no TEE" in done.stdout
+
+
+def test_key_broker_reads_the_header_without_the_owner_key(tmp_path: Path) -> None:
+    """A relying party holds only the session file and its trust roots."""
+    store = _attested_store(tmp_path)
+    (path,) = store.glob("*.seal")
+    policy = AppraisalPolicy(
+        require_tee="snp", min_stage="production", snp_chains=(shared_chain().chain_pem,)
+    )
+    assert require(read_session_header(path), policy).tee == "sev-snp"
+    dev = _attested_store(tmp_path / "dev", profile="development")
+    (dev_path,) = dev.glob("*.seal")
+    with pytest.raises(PolicyError, match="stage"):
+        require(read_session_header(dev_path), policy)
