@@ -132,7 +132,8 @@ def normalise_record(record: Record) -> tuple[Any, ...]:
 
     Time and sequence number are dropped; the message, the fields and the exception are
     normalised with :func:`normalise_text`; numbers in measurement fields (CPU time, RSS,
-    durations, pids) become ``<n>``; the closing record's counts are dropped.
+    durations, pids) become ``<n>``; a traced ``open`` of a file descriptor loses its number;
+    the closing record's counts are dropped.
 
     Args:
         record: a record as the owner reads it.
@@ -141,17 +142,25 @@ def normalise_record(record: Record) -> tuple[Any, ...]:
         A hashable key ``(source, logger, level, message, fields, exception)``.
     """
     fields = dict(record.fields)
+    message = record.message
+    args = fields.get("args")
+    if record.logger == TRACE_LOGGER and isinstance(args, list) and args:
+        first = args[0]
+        if fields.get("event") == "open" and isinstance(first, str) and first.isdigit():
+            # open() of a file descriptor: its number depends on what else the process holds
+            fields["args"] = ["<fd>", *args[1:]]
+            message = message.replace(f"open {first} ", "open <fd> ", 1)
     if record.logger == SESSION_LOGGER:
         fields = {k: v for k, v in fields.items() if k not in _SESSION_COUNTS}
     exc = None
     if record.exception is not None:
-        message = record.exception.message
-        exc = (record.exception.type, None if message is None else normalise_text(message))
+        text = record.exception.message
+        exc = (record.exception.type, None if text is None else normalise_text(text))
     return (
         record.source,
         record.logger,
         record.level,
-        normalise_text(record.message),
+        normalise_text(message),
         _freeze(_normalise_value(fields)),
         exc,
     )
