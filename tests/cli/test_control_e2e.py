@@ -68,7 +68,7 @@ class Control:
         order = ChangeOrder.create(
             keep=keep,
             profile="incident",
-            not_before=datetime.now(UTC) - timedelta(seconds=1),
+            not_before=datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1),
             duration=timedelta(seconds=seconds),
             reason="payments failing in eu-1",
             flight_recorder=True,

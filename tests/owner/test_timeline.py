@@ -46,7 +46,7 @@ def control(tmp_path: Path):
 
 
 def bundle_json(control, *signers, seconds: int = 600, start: float | None = None) -> dict:
-    begin = datetime.fromtimestamp(start or time.time(), UTC) - timedelta(seconds=1)
+    begin = datetime.fromtimestamp(int(start or time.time()), UTC) - timedelta(seconds=1)
     order = ChangeOrder.create(
         keep="keep",
         profile="incident",

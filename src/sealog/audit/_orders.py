@@ -209,7 +209,7 @@ class ChangeOrder:
         """
         if not_before.tzinfo is None:
             raise FormatError("not_before: expected a time with a time zone")
-        start = not_before.astimezone(UTC).replace(microsecond=0)  # orders use whole seconds
+        start = not_before.astimezone(UTC)
         return cls(
             keep=keep,
             profile=profile,
