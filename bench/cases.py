@@ -1,0 +1,320 @@
+"""One measurement per process: ``python bench/cases.py KIND ARGS...`` prints one JSON object.
+
+``bench/run.py`` starts a fresh interpreter for every measurement so that handlers, threads,
+allocator state and peak RSS of one contender never leak into another's numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workload import LOGGERS, Call, make_pool, stdlib_caller
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+#: Finishes one contender's run: flush what it buffered, close what it opened.
+Finish = Callable[[], None]
+
+
+def _reset_logging() -> None:
+    for name in ("", *LOGGERS):
+        lg = logging.getLogger(name)
+        for h in list(lg.handlers):
+            lg.removeHandler(h)
+        lg.setLevel(logging.NOTSET)
+    logging.getLogger().setLevel(logging.WARNING)
+
+
+def _owner(tmp: Path) -> Path:
+    from sealog.seal._keys import generate_owner_key, write_key_pair
+
+    _key, pub = write_key_pair(generate_owner_key(), tmp / "owner")
+    return pub
+
+
+def _prod_ring_info(tmp: Path) -> Path:
+    """The built-in production profile with its flight recorder at INFO instead of DEBUG."""
+    from sealog.profile import builtin_text
+
+    text = builtin_text("production").replace(
+        "[ring]\nrecords = 5000                  # how many records the ring keeps\n"
+        'min_level = "DEBUG"',
+        '[ring]\nrecords = 5000\nmin_level = "INFO"',
+    )
+    assert 'min_level = "INFO"' in text
+    path = tmp / "production-ring-info.toml"
+    path.write_text(text.replace('name = "production"', 'name = "production-ring-info"'))
+    return path
+
+
+def setup(contender: str, tmp: Path, pool: list[Call]) -> tuple[Callable[[int], None], Finish]:
+    """Install one contender; return ``run(n)`` and ``finish()``."""
+    _reset_logging()
+    root = logging.getLogger()
+    if contender == "stdlib":
+        handler = logging.FileHandler(tmp / "plain.log")
+        handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(handler)
+        root.setLevel(logging.DEBUG)
+
+        def finish() -> None:
+            root.removeHandler(handler)
+            handler.close()
+
+        return stdlib_caller(pool), finish
+    if contender == "structlog":
+        import structlog
+
+        fh = open(tmp / "structlog.jsonl", "w")  # noqa: SIM115
+        base = structlog.wrap_logger(
+            structlog.WriteLogger(fh),
+            wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+            processors=[
+                structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+            cache_logger_on_first_use=True,
+        )
+        bound = {name: base.bind(logger=name) for name in LOGGERS}
+        calls = []
+        for lvl, name, tpl, args, extra, exc in pool:
+            kw = dict(extra or {})
+            if exc is not None:
+                kw["exc_info"] = exc
+            calls.append((bound[name].log, lvl, tpl, args, kw))
+
+        def run(n: int) -> None:
+            size = len(calls)
+            for i in range(n):
+                log, lvl, tpl, args, kw = calls[i % size]
+                log(lvl, tpl, *args, **kw)
+
+        return run, fh.close
+    if contender.startswith("sealog-"):
+        import sealog
+
+        profile: str | Path = contender.removeprefix("sealog-")
+        if profile == "production-ring-info":
+            profile = _prod_ring_info(tmp)
+        host = open(tmp / "host.log", "a")  # noqa: SIM115 - the host's copy of the events
+        session = sealog.open_session(
+            tmp / "owner.pub", store=tmp / "store", profile=profile, logger=root, host_stream=host
+        )
+
+        def finish() -> None:
+            session.close()
+            host.close()
+
+        return stdlib_caller(pool), finish
+    raise SystemExit(f"unknown contender {contender}")
+
+
+def filtered_caller(pool: list[Call]) -> Callable[[int], None]:
+    """``run(n)``: DEBUG calls only (what a disabled level costs)."""
+    debug = [
+        (logging.getLogger(name).debug, tpl, args)
+        for lvl, name, tpl, args, _, _ in pool
+        if lvl == logging.DEBUG
+    ]
+
+    def run(n: int) -> None:
+        size = len(debug)
+        for i in range(n):
+            log, tpl, args = debug[i % size]
+            log(tpl, *args)
+
+    return run
+
+
+def inproc(contender: str, n: int, repeats: int, *, debug_only: bool = False) -> dict[str, Any]:
+    """Microseconds per record of ``n`` records (``repeats`` times, each with a fresh setup)."""
+    pool = make_pool()
+    out = []
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        tmp = Path(d)
+        _owner(tmp)
+        warm, finish = setup(contender, tmp, pool)
+        warm(2000)
+        finish()
+        for _ in range(repeats):
+            run, finish = setup(contender, tmp, pool)
+            if debug_only:
+                if contender == "stdlib":
+                    logging.getLogger().setLevel(logging.INFO)  # DEBUG disabled, as usual
+                run = filtered_caller(pool)
+            t0 = time.perf_counter()
+            run(n)
+            finish()  # sealing what is left is part of the cost
+            out.append((time.perf_counter() - t0) / n * 1e6)
+    return {"us": out, "median": statistics.median(out)}
+
+
+def _status(field: str) -> int:
+    """A ``/proc/self/status`` value in KiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def rss(contender: str, n: int) -> dict[str, Any]:
+    """Peak RSS growth (KiB) while logging ``n`` records, and the RSS left after closing."""
+    pool = make_pool()
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        tmp = Path(d)
+        _owner(tmp)
+        run, finish = setup(contender, tmp, pool)
+        run(20_000)  # warm: the pool's records, caches and the first frames exist before the base
+        base_hwm = _status("VmHWM")
+        base_rss = _status("VmRSS")
+        samples = []
+        step = n // 10
+        for _ in range(10):
+            run(step)
+            samples.append(_status("VmRSS") - base_rss)
+        peak = _status("VmHWM")
+        finish()
+    return {"base_kib": base_hwm, "growth_kib": peak - base_hwm, "rss_growth_samples": samples}
+
+
+def read(n: int, repeats: int) -> dict[str, Any]:
+    """The owner reading ``n`` sealed records (decrypt, verify, ``--json``), against
+    ``json.loads`` over the same records as plaintext JSON lines."""
+    from sealog.owner._reader import SessionReader
+    from sealog.owner._render import record_json
+    from sealog.seal._keys import OwnerPrivateKey
+
+    pool = make_pool()
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        tmp = Path(d)
+        _owner(tmp)
+        run, finish = setup("sealog-development", tmp, pool)
+        run(n)
+        finish()
+        _reset_logging()
+        key = OwnerPrivateKey.load(tmp / "owner.key")
+        (seal,) = (tmp / "store").glob("*.seal")
+        lines = tmp / "plain.jsonl"
+        records = 0
+        with open(lines, "w") as out:
+            reader = SessionReader(seal, key)
+            for record in reader.read():
+                out.write(record_json(reader.session, record, reader.profile or "") + "\n")
+                records += 1
+            assert reader.verdict().ok, reader.verdict()
+
+        def sealed() -> None:
+            with open(os.devnull, "w") as sink:
+                reader = SessionReader(seal, key)
+                write = sink.write
+                for record in reader.read():
+                    write(record_json(reader.session, record, reader.profile or "") + "\n")
+                assert reader.verdict().ok
+
+        def verified() -> None:
+            reader = SessionReader(seal, key)
+            for _record in reader.read():
+                pass
+            assert reader.verdict().ok
+
+        def plain() -> None:
+            loads = json.loads
+            with open(lines, "rb") as fh:
+                for line in fh:
+                    loads(line)
+
+        times: dict[str, list[float]] = {"sealed": [], "verified": [], "plain": []}
+        for _ in range(repeats):
+            for name, fn in (("plain", plain), ("verified", verified), ("sealed", sealed)):
+                t0 = time.perf_counter()
+                fn()
+                times[name].append((time.perf_counter() - t0) / records * 1e6)
+        sealog_cli = Path(sys.executable).with_name("sealog")
+        cli = []
+        for _ in range(max(1, repeats // 2)):
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    str(sealog_cli),
+                    "read",
+                    str(tmp / "store"),
+                    "--key",
+                    str(tmp / "owner.key"),
+                    "--json",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            cli.append(time.perf_counter() - t0)
+        return {
+            "records": records,
+            "sealed_bytes": seal.stat().st_size,
+            "cli_s": statistics.median(cli),
+            "sealed_us": statistics.median(times["sealed"]),
+            "verified_us": statistics.median(times["verified"]),
+            "plain_us": statistics.median(times["plain"]),
+            "samples": times,
+        }
+
+
+def aead() -> dict[str, Any]:
+    """AES-256-GCM throughput on this machine, and the encoded size of the pool's rows."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from sealog.keep._shape import row_from_record
+    from sealog.seal._records import encode_batch
+
+    gcm = AESGCM(AESGCM.generate_key(256))
+    out: dict[str, Any] = {}
+    for size in (4096, 65536, 262144):
+        data = os.urandom(size)
+        aad = os.urandom(100)
+        calls = max(50, (64 << 20) // size)
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for i in range(calls):
+                gcm.encrypt(i.to_bytes(12, "big"), data, aad)
+            best = min(best, time.perf_counter() - t0)
+        out[str(size)] = {"mb_s": size * calls / best / 1e6, "us_per_call": best / calls * 1e6}
+    pool = make_pool()
+    rows = []
+    for lvl, name, tpl, args, extra, exc in pool:
+        rec = logging.LogRecord(name, lvl, __file__, 1, tpl, args, exc)
+        if extra:
+            rec.__dict__.update(extra)
+        rows.append(row_from_record(rec))
+    out["row_bytes"] = (len(encode_batch(rows)) - 4) / len(rows)
+    return out
+
+
+def main(argv: list[str]) -> None:
+    kind = argv[0]
+    if kind == "inproc":
+        result = inproc(argv[1], int(argv[2]), int(argv[3]), debug_only="--debug-only" in argv)
+    elif kind == "rss":
+        result = rss(argv[1], int(argv[2]))
+    elif kind == "read":
+        result = read(int(argv[1]), int(argv[2]))
+    elif kind == "aead":
+        result = aead()
+    else:
+        raise SystemExit(f"unknown measurement {kind}")
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

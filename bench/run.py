@@ -1,0 +1,291 @@
+"""``make bench``: sealog against what users would otherwise use, side by side, in one run.
+
+Every measurement runs in a fresh interpreter (``bench/cases.py``); timings are medians of
+repeated runs and are reported as ratios to their baseline. The results go to a Markdown file
+(``--out``, default ``bench/results.md``) together with a description of the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+SEALOG = str(Path(PY).with_name("sealog"))
+
+#: Records per timed in-process run, and repeats (each in the same fresh process).
+N_INPROC = 30_000
+REPEATS = 7
+#: Calls per timed run of the filtered-call check.
+N_FILTERED = 100_000
+#: Records per ``sealog run`` measurement, and repeats.
+N_RUN = 60_000
+RUN_REPEATS = 3
+#: Records for the peak-RSS measurements.
+N_RSS = 1_000_000
+#: Records the owner reads.
+N_READ = 100_000
+
+
+def case(*args: str) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter."""
+    done = subprocess.run(
+        [PY, str(HERE / "cases.py"), *args], check=True, capture_output=True, text=True
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "cryptography": metadata.version("cryptography"),
+        "structlog": metadata.version("structlog"),
+        "sealog": metadata.version("sealog"),
+    }
+
+
+def end_to_end(tmp: Path) -> dict[str, Any]:
+    """Wall time of ``sealog run`` against the same workload logging to a file by itself."""
+    subprocess.run([SEALOG, "keygen", str(tmp / "owner")], check=True, capture_output=True)
+    workload = [PY, str(HERE / "workload.py"), str(N_RUN)]
+    times: dict[str, list[float]] = {"plain": [], "production": [], "development": []}
+    for i in range(RUN_REPEATS):
+        for name, samples in times.items():
+            if name == "plain":
+                cmd = [*workload, "--file", str(tmp / f"plain-{i}.log")]
+            else:
+                cmd = [
+                    SEALOG,
+                    "run",
+                    "--owner",
+                    str(tmp / "owner.pub"),
+                    "--profile",
+                    name,
+                    "--store",
+                    str(tmp / f"store-{name}"),
+                    "--",
+                    *workload,
+                ]
+            with open(tmp / f"host-{name}.log", "w") as err:
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=err)
+                samples.append(time.perf_counter() - t0)
+    return {name: statistics.median(v) for name, v in times.items()} | {"samples": times}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    def say(text: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {text}", flush=True)
+
+    res: dict[str, Any] = {}
+    for contender in ("stdlib", "structlog", "sealog-development", "sealog-production"):
+        say(f"in-process: {contender}")
+        res[contender] = case("inproc", contender, str(N_INPROC), str(REPEATS))
+    for contender in ("stdlib", "sealog-production-ring-info", "sealog-production"):
+        say(f"DEBUG call: {contender}")
+        res["debug:" + contender] = case(
+            "inproc", contender, str(N_FILTERED), str(REPEATS), "--debug-only"
+        )
+    say("owner reading")
+    res["read"] = case("read", str(N_READ), "5")
+    say("AEAD")
+    res["aead"] = case("aead")
+    for contender in ("stdlib", "sealog-development", "sealog-production"):
+        say(f"peak RSS at {N_RSS:,} records: {contender}")
+        res["rss:" + contender] = case("rss", contender, str(N_RSS))
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        say("sealog run end to end")
+        res["run"] = end_to_end(Path(d))
+    say("done")
+    args.out.write_text(render(res, machine(), time.perf_counter() - started))
+    (args.out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
+    print(args.out.read_text())
+
+
+def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
+    """The results as Markdown."""
+    base = res["stdlib"]["median"]
+    dbg = res["debug:stdlib"]["median"]
+    rd = res["read"]
+    run = res["run"]
+    aead4k = res["aead"]["4096"]
+    row_bytes = res["aead"]["row_bytes"]
+
+    def ok(value: float, limit: float, *, higher: bool = False) -> str:
+        met = value >= limit if higher else value <= limit
+        return "met" if met else "**not met**"
+
+    def mib(kib: float) -> str:
+        return f"{kib / 1024:.1f} MiB"
+
+    lines = [
+        "# sealog benchmark results",
+        "",
+        "Written by `make bench` (`bench/run.py`); method and discussion in `docs/performance.md`.",
+        f"Whole run: {took:.0f} s.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in mach.items()],
+        "",
+        "## Logging in-process",
+        "",
+        f"The same {N_INPROC:,} calls (`bench/workload.py`: 30 % DEBUG, 55 % INFO, 13 % WARNING,",
+        "2 % ERROR of which one in ten carries a traceback; six loggers, templates with arguments,",
+        "extra fields) per run, including closing (sealing what is left); median of",
+        f"{REPEATS} runs, each contender in its own interpreter.",
+        "",
+        "| contender | us / record | ratio to stdlib |",
+        "|---|---:|---:|",
+    ]
+    names = {
+        "stdlib": "stdlib `logging` + `FileHandler` (baseline)",
+        "structlog": "structlog, JSON lines to a file",
+        "sealog-development": "sealog handler, development (every record sealed, host copy)",
+        "sealog-production": "sealog handler, production (WARNING+ sealed, rest to the ring)",
+    }
+    for key, label in names.items():
+        m = res[key]["median"]
+        lines.append(f"| {label} | {m:.2f} | {m / base:.2f}x |")
+    lines += [
+        "",
+        "## A DEBUG call the destinations do not want",
+        "",
+        f"{N_FILTERED:,} DEBUG calls; median of {REPEATS} runs.",
+        "",
+        "| contender | us / call | ratio to stdlib disabled |",
+        "|---|---:|---:|",
+    ]
+    for key, label in (
+        ("debug:stdlib", "stdlib, level INFO (disabled-level check, baseline)"),
+        (
+            "debug:sealog-production-ring-info",
+            "sealog, production with the ring at INFO (filtered)",
+        ),
+        ("debug:sealog-production", "sealog, built-in production (the ring keeps DEBUG)"),
+    ):
+        m = res[key]["median"]
+        lines.append(f"| {label} | {m:.3f} | {m / dbg:.2f}x |")
+    lines += [
+        "",
+        "## `sealog run` end to end",
+        "",
+        f"Wall time of one run of `bench/workload.py` logging {N_RUN:,} records, median of",
+        f"{RUN_REPEATS}; the plain run logs to a `FileHandler` by itself.",
+        "",
+        "| run | seconds | ratio to plain |",
+        "|---|---:|---:|",
+        f"| plain, `FileHandler` (baseline) | {run['plain']:.2f} | 1.00x |",
+        f"| `sealog run --profile production` | {run['production']:.2f} | "
+        f"{run['production'] / run['plain']:.2f}x |",
+        f"| `sealog run --profile development` | {run['development']:.2f} | "
+        f"{run['development'] / run['plain']:.2f}x |",
+        "",
+        "## The owner reading",
+        "",
+        f"{rd['records']:,} records of a development session ({mib(rd['sealed_bytes'] / 1024)}"
+        " sealed): open every frame, check the chain and checkpoints, decode, print",
+        "`--json` lines; against `json.loads` over the same records as plaintext JSON lines.",
+        "",
+        "| reader | us / record | speed relative to plaintext |",
+        "|---|---:|---:|",
+        f"| `json.loads` per line (baseline) | {rd['plain_us']:.2f} | 1.00 |",
+        f"| `SessionReader`: decrypt, verify, decode | {rd['verified_us']:.2f} | "
+        f"{rd['plain_us'] / rd['verified_us']:.2f} |",
+        f"| `SessionReader` + `--json` rendering | {rd['sealed_us']:.2f} | "
+        f"{rd['plain_us'] / rd['sealed_us']:.2f} |",
+        f"| `sealog read --json` CLI, whole process | {rd['cli_s'] / rd['records'] * 1e6:.2f} | "
+        f"{rd['plain_us'] / (rd['cli_s'] / rd['records'] * 1e6):.2f} |",
+        "",
+        "## Peak memory",
+        "",
+        f"Growth of the peak RSS (`VmHWM`) while logging {N_RSS:,} records, after a warm-up.",
+        "",
+        "| contender | peak growth | RSS growth after each tenth |",
+        "|---|---:|---|",
+    ]
+    for key in ("stdlib", "sealog-development", "sealog-production"):
+        r = res["rss:" + key]
+        samples = ", ".join(f"{s / 1024:.1f}" for s in r["rss_growth_samples"])
+        lines.append(f"| {names[key]} | {mib(r['growth_kib'])} | {samples} (MiB) |")
+    ceiling = aead4k["us_per_call"] / (4096 / row_bytes)
+    lines += [
+        "",
+        "## AES-256-GCM on this machine (the ceiling of the sealing step)",
+        "",
+        "| plaintext | MB/s | us / call |",
+        "|---:|---:|---:|",
+        *[
+            f"| {int(k):,} B | {v['mb_s']:.0f} | {v['us_per_call']:.1f} |"
+            for k, v in res["aead"].items()
+            if k != "row_bytes"
+        ],
+        "",
+        f"An encoded row of this mix is {row_bytes:.0f} bytes on average: sealing costs about"
+        f" {ceiling:.3f} us per record in 4 KiB frames, a fraction of a percent of a logging call.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | |",
+        "|---|---:|---|",
+    ]
+    dev = res["sealog-development"]["median"] / base
+    prod = res["sealog-production"]["median"] / base
+    filt = res["debug:sealog-production-ring-info"]["median"] / dbg
+    e2e_p = run["production"] / run["plain"]
+    e2e_d = run["development"] / run["plain"]
+    speed = rd["plain_us"] / rd["sealed_us"]
+    core = rd["plain_us"] / rd["verified_us"]
+    worst_rss = max(
+        res[f"rss:{k}"]["growth_kib"] for k in ("sealog-development", "sealog-production")
+    )
+    lines += [
+        f"| sealed in-process, development, <= 1.2x stdlib | {dev:.2f}x | {ok(dev, 1.2)} |",
+        f"| sealed in-process, production, <= 1.2x stdlib | {prod:.2f}x | {ok(prod, 1.2)} |",
+        f"| filtered call <= 1.1x stdlib disabled check | {filt:.2f}x | {ok(filt, 1.1)} |",
+        f"| `sealog run` production <= 1.3x plain | {e2e_p:.2f}x | {ok(e2e_p, 1.3)} |",
+        f"| `sealog run` development <= 1.3x plain | {e2e_d:.2f}x | {ok(e2e_d, 1.3)} |",
+        f"| reading (`read --json` path) >= 0.5x plaintext JSON-lines speed | {speed:.2f} | "
+        f"{ok(speed, 0.5, higher=True)} |",
+        f"| reading (decrypt, verify, decode) >= 0.5x plaintext | {core:.2f} | "
+        f"{ok(core, 0.5, higher=True)} |",
+        f"| peak RSS growth < 64 MiB at {N_RSS:,} | {mib(worst_rss)} | "
+        f"{ok(worst_rss, 64 * 1024)} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
