@@ -96,10 +96,15 @@ def check_link(child: x509.Certificate, issuer: x509.Certificate, message: str) 
     Raises:
         AttestationError: with ``message``, when the name or the signature does not match.
     """
-    if child.issuer != issuer.subject:
+    try:
+        # Names and keys are parsed lazily: a damaged certificate fails here, not at load.
+        names_differ = child.issuer != issuer.subject
+        key = issuer.public_key()
+        oid = child.signature_algorithm_oid
+    except ValueError as exc:
+        raise AttestationError(f"{message} (certificate is malformed: {exc})") from exc
+    if names_differ:
         raise AttestationError(f"{message} (issuer name differs)")
-    key = issuer.public_key()
-    oid = child.signature_algorithm_oid
     try:
         if oid == SignatureAlgorithmOID.RSASSA_PSS and isinstance(key, rsa.RSAPublicKey):
             params = child.signature_algorithm_parameters

@@ -411,7 +411,10 @@ def verify_snp_report(
         if _ext_int(vcek, oids[name]) != level:
             raise AttestationError(f"VCEK {name} SPL does not match the report's REPORTED_TCB")
     # 7. The report signature.
-    key = vcek.public_key()
+    try:
+        key = vcek.public_key()
+    except ValueError as exc:
+        raise AttestationError(f"VCEK certificate public key is malformed ({exc})") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp384r1":
         raise AttestationError("VCEK public key is not ECDSA P-384")
     r = int.from_bytes(report.signature_r, "little")

@@ -265,7 +265,10 @@ def verify_tdx_quote(
         check_validity(cert, names[i], when)
     check_validity(root, "Intel root CA", when)
     # 3. QE report by the PCK.
-    pck_key = chain[0].public_key()
+    try:
+        pck_key = chain[0].public_key()
+    except ValueError as exc:
+        raise AttestationError(f"PCK certificate public key is malformed ({exc})") from exc
     if not isinstance(pck_key, ec.EllipticCurvePublicKey):
         raise AttestationError("PCK public key is not ECDSA")
     try:
