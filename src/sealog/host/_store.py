@@ -15,9 +15,9 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sealog.errors import FormatError
 from sealog.seal._container import MAGIC, encode_entry
@@ -38,7 +38,10 @@ class SessionFile:
         self._index_path = store.root / f"{header.session_hex}.index"
         # O_EXCL: a session file is never reopened for writing, so nothing can be overwritten.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        self._index = open(self._index_path, "a", buffering=1, encoding="ascii")  # noqa: SIM115
+        # The index is the host's own notes: buffered, written out at most every second (and at
+        # close), so a frame costs one system call, not two.
+        self._index = open(self._index_path, "a", encoding="ascii")  # noqa: SIM115
+        self._index_flushed = time.monotonic()
         os.write(self._fd, MAGIC + encode_entry(header.to_bytes()))
         os.fsync(self._fd)
 
@@ -47,6 +50,10 @@ class SessionFile:
         last one, never an interleaving)."""
         os.write(self._fd, encode_entry(payload))
         self._index.write(f"{len(payload)} {time.time():.6f}\n")
+        now = time.monotonic()
+        if now - self._index_flushed >= 1.0:
+            self._index.flush()
+            self._index_flushed = now
 
     def close(self) -> None:
         """Make the file durable and release it."""
@@ -62,6 +69,10 @@ class Store:
     """A store folder."""
 
     root: Path
+    #: open events files, one per live session (appending must not cost an open() per event).
+    _events: dict[str, TextIO] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def create(cls, root: Path) -> Store:
@@ -147,6 +158,29 @@ class Store:
         return matches[0]
 
     def append_event(self, session: str, event: dict[str, Any]) -> None:
-        """Record one host-channel event (the host stores what it saw)."""
-        with open(self.events_path(session), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(event, sort_keys=True, separators=(",", ":")) + "\n")
+        """Record one host-channel event (the host stores what it saw).
+
+        The session's events file stays open, appended line by line. An event that says more
+        follow at once (``event.more``, a batch of ``keep.log`` lines) may wait in the buffer
+        for the last of them; every other event is on disk when this returns. ``keep.closed``
+        releases the file (a later event opens it again).
+        """
+        fh = self._events.get(session)
+        if fh is None:
+            fh = open(self.events_path(session), "a", encoding="utf-8")  # noqa: SIM115
+            self._events[session] = fh
+        line = getattr(event, "line", None)
+        if not isinstance(line, str):
+            line = json.dumps(event, sort_keys=True, separators=(",", ":"))
+        fh.write(line + "\n")
+        if not getattr(event, "more", False):
+            fh.flush()
+        if event.get("event") == "keep.closed":
+            del self._events[session]
+            fh.close()
+
+    def close_events(self) -> None:
+        """Release every events file still open (their content is already on disk)."""
+        for fh in self._events.values():
+            fh.close()
+        self._events.clear()

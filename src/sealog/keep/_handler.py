@@ -109,12 +109,24 @@ class SealogHandler(logging.Handler):
                         "keep.log",
                         level=record.levelname,
                         logger=record.name,
-                        message=self.format(record),
+                        message=self._plain_line(record),
                     )
                 else:
                     self._host.emit("keep.error", code="workload.error")
         except Exception:
             self.handleError(record)
+
+    def _plain_line(self, record: logging.LogRecord) -> str:
+        """``self.format(record)``; without a formatter, exception or stack that is the
+        message alone, so the formatter's machinery is skipped on the hot path."""
+        if (
+            self.formatter is None
+            and record.exc_info is None
+            and record.exc_text is None
+            and record.stack_info is None
+        ):
+            return record.getMessage()
+        return self.format(record)
 
     def ring_rows(self) -> list[list[Any]]:
         """Render and empty the flight recorder (for an approved order)."""

@@ -5,18 +5,30 @@ Every event is one JSON object on one line. Its name and every field name come f
 cause codes, hex ids). Anything else is refused before it is written, so free text from the
 workload cannot reach the host by mistake. The one exception is ``keep.log``, which carries
 plain log lines and exists only under a development profile (``host = "records"``).
+
+``keep.log`` lines come one per record, so they are written in batches: at most
+:data:`LOG_BATCH` lines or :data:`LOG_DELAY` seconds after the first one waits, and always before
+any other event, so the host's view keeps its order. Every other event is written at once.
+Nothing sealed depends on these lines: the owner's copy of each record is in the sealed stream.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TextIO
 
-__all__ = ["CAUSES", "VOCABULARY", "HostChannel"]
+__all__ = ["CAUSES", "LOG_BATCH", "LOG_DELAY", "VOCABULARY", "HostChannel", "HostEvent"]
+
+#: ``keep.log`` lines written together at most.
+LOG_BATCH = 512
+#: Seconds a ``keep.log`` line waits at most before it is written.
+LOG_DELAY = 0.2
 
 #: event name -> allowed fields (``event`` and ``time`` are always present).
 VOCABULARY: dict[str, frozenset[str]] = {
@@ -48,6 +60,30 @@ CAUSES = frozenset(
 
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_.+-]{0,63}$")
 _FREE_TEXT_EVENTS = frozenset({"keep.log"})
+_DEFERRED = "keep.log"
+
+#: Channels holding deferred lines, flushed at interpreter exit.
+_LIVE: weakref.WeakSet[HostChannel] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for channel in list(_LIVE):
+        channel.flush()
+
+
+class HostEvent(dict[str, Any]):
+    """One event as handed to the ``record`` callback: the dict, plus its rendered line.
+
+    Attributes:
+        line: the event's JSON line (without the newline), as written to the stream, so the
+            store does not encode it a second time.
+        more: more events are handed over right after this one: the receiver may buffer it
+            until the next event without ``more``.
+    """
+
+    line: str
+    more: bool
 
 
 class HostChannel:
@@ -73,6 +109,8 @@ class HostChannel:
         self.session = session
         self._clock = clock
         self._lock = threading.Lock()
+        self._pending: list[HostEvent] = []
+        self._flusher: threading.Thread | None = None
 
     def emit(self, event: str, **fields: Any) -> None:
         """Write one event.
@@ -94,11 +132,92 @@ class HostChannel:
                 raise ValueError(f"host channel: {event}.{name} must be a token, got free text")
             if name == "code" and value not in CAUSES:
                 raise ValueError(f"host channel: unknown cause code {value!r}")
-        obj = {"event": event, "time": round(self._clock(), 3), **fields}
-        line = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+        obj = HostEvent(event=event, time=round(self._clock(), 3), **fields)
+        obj.more = False
         with self._lock:
+            if event == _DEFERRED:
+                # Rendered when written (in a batch, mostly on the flusher's thread).
+                pending = self._pending
+                pending.append(obj)
+                if len(pending) >= LOG_BATCH:
+                    self._write_pending()
+                elif len(pending) == 1:
+                    self._start_flusher()
+                return
+            if self._pending:
+                self._write_pending()
+            obj.line = json.dumps(obj, sort_keys=True, separators=(",", ":"))
             if self._stream is not None:
-                self._stream.write(line + "\n")
+                self._stream.write(obj.line + "\n")
                 self._stream.flush()
             if self._record is not None:
                 self._record(obj)
+
+    def flush(self) -> None:
+        """Write the ``keep.log`` lines that wait."""
+        with self._lock:
+            if self._pending:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        """One write for the lines that wait (caller holds the lock)."""
+        pending, self._pending = self._pending, []
+        for e in pending:
+            e.line = _log_line(e)
+        if self._stream is not None:
+            self._stream.write("".join([e.line + "\n" for e in pending]))
+            self._stream.flush()
+        if self._record is not None:
+            for e in pending:
+                e.more = True
+            pending[-1].more = False
+            for e in pending:
+                self._record(e)
+
+    def _start_flusher(self) -> None:
+        """Make sure a waiting line is written within :data:`LOG_DELAY` (caller holds the lock)."""
+        if self._flusher is not None and self._flusher.is_alive():
+            return
+        _LIVE.add(self)
+        self._flusher = threading.Thread(
+            target=_flush_later, args=(weakref.ref(self),), name="sealog-host", daemon=True
+        )
+        self._flusher.start()
+
+
+_quote = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
+
+
+def _log_line(e: HostEvent) -> str:
+    """``json.dumps(e, sort_keys=True, separators=(",", ":"))`` for a ``keep.log`` event,
+    without the general encoder: this runs once per record under a development profile."""
+    if (
+        e.keys() != _LOG_KEYS
+        or type(e["time"]) is not float
+        or not all(type(e[k]) is str for k in _LOG_TEXT)
+    ):
+        return json.dumps(e, sort_keys=True, separators=(",", ":"))
+    return (
+        f'{{"event":"keep.log","level":{_quote(e["level"])},"logger":{_quote(e["logger"])},'
+        f'"message":{_quote(e["message"])},"session":{_quote(e["session"])},'
+        f'"time":{e["time"]!r}}}'
+    )
+
+
+_LOG_TEXT = ("level", "logger", "message", "session")
+_LOG_KEYS = {"event", "time", *_LOG_TEXT}
+
+
+def _flush_later(ref: weakref.ref[HostChannel]) -> None:
+    """Flush a channel every :data:`LOG_DELAY` while lines keep coming; stop when idle."""
+    while True:
+        time.sleep(LOG_DELAY)
+        channel = ref()
+        if channel is None:
+            return
+        with channel._lock:
+            if not channel._pending:
+                channel._flusher = None
+                return
+            channel._write_pending()
+        del channel

@@ -31,6 +31,7 @@ from sealog.seal._records import encode_batch
 __all__ = ["FrameSink", "SealedSession"]
 
 _BATCH_ROWS = 4096  # wake the sealer when this many rows wait: bounds memory, not latency
+_MAX_QUEUED = 4 * _BATCH_ROWS  # past this, the submitting thread drains the queue itself
 _MAX_UNPADDED = 256 * 1024  # largest unpadded frame's data
 _ERROR = 40
 
@@ -119,7 +120,21 @@ class SealedSession:
         if row[1] >= _ERROR and not self._cover:
             self.flush()
         elif len(queue) >= _BATCH_ROWS:
-            self._wake.set()
+            if len(queue) >= _MAX_QUEUED:
+                # The callers outrun the sealer: they help it, so the queue never grows with
+                # the number of records.
+                self._catch_up()
+            else:
+                self._wake.set()
+
+    def _catch_up(self) -> None:
+        """Drain the queue on the caller's thread (and, without cover traffic, seal it)."""
+        if self._cover:
+            with self._lock:
+                if not self.closed:
+                    self._drain()
+        else:
+            self.flush()
 
     # -- sealing ---------------------------------------------------------------------------
     def _drain(self) -> None:

@@ -70,7 +70,10 @@ def _safe_repr(value: object) -> str:
 
 def _unwrap(args: Any) -> Any:
     if isinstance(args, tuple):
-        return tuple(a.value if isinstance(a, Secret) else a for a in args)
+        for a in args:  # most calls carry no secret: keep their tuple as it is
+            if isinstance(a, Secret):
+                return tuple(a.value if isinstance(a, Secret) else a for a in args)
+        return args
     if isinstance(args, dict):
         return {k: (v.value if isinstance(v, Secret) else v) for k, v in args.items()}
     return args
