@@ -7,6 +7,7 @@ import click
 import sealog
 from sealog._cli_attest import attest
 from sealog._cli_audit import approver, audit, order
+from sealog._cli_common import SealogGroup
 from sealog._cli_diff import diff
 from sealog._cli_owner import host_view_cmd, keygen, read, verify
 from sealog._cli_profiles import profiles
@@ -15,7 +16,7 @@ from sealog._cli_run import run
 __all__ = ["main"]
 
 
-@click.group()
+@click.group(cls=SealogGroup)
 @click.version_option(sealog.__version__, prog_name="sealog")
 @click.option("--debug", is_flag=True, help="Show a traceback instead of one line on errors.")
 @click.pass_context

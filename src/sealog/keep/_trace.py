@@ -104,7 +104,24 @@ class Tracer:
             self._busy.on = False
 
     def record_outcome(self, event: str, args: list[str], error: str) -> None:
-        """Record how a traced call failed (for example the exception an ``open`` raised)."""
+        """Record how a traced call failed (for example the exception an ``open`` raised).
+
+        Failures go through the same collapse and limit as events: a retry loop on a missing
+        file is one record and a count, not one record per attempt.
+        """
+        now = self._clock()
+        if now - self._window_start >= _WINDOW:
+            self._close_window(now)
+        key = (f"{event} failed", (*args, error))
+        count = self._seen.get(key)
+        if count is not None:
+            self._seen[key] = count + 1
+            return
+        if self._emitted >= _MAX_PER_WINDOW:
+            self._over += 1
+            return
+        self._seen[key] = 1
+        self._emitted += 1
         self._row(f"{event} failed: {error}", {"event": event, "args": args, "error": error}, 30)
 
     def _row(self, message: str, fields: dict[str, Any], level: int = 10) -> None:
@@ -120,7 +137,11 @@ class Tracer:
             self._row(
                 f"trace summary: {sum(repeats.values())} repeats collapsed, "
                 f"{self._over} events over the rate limit",
-                {"repeats": top, "over_limit": self._over},
+                {
+                    "repeats": top,
+                    "repeats_total": sum(repeats.values()),
+                    "over_limit": self._over,
+                },
             )
         self._seen.clear()
         self._emitted = 0
