@@ -11,13 +11,13 @@ The key id is the first 16 hex digits of SHA-256 over the raw public key
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sealog._files import read_bytes, write_private
 from sealog.errors import FormatError
 from sealog.profile._control import VerifyKey
 
@@ -100,30 +100,12 @@ class SigningKey:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError as exc:
-            raise FormatError(f"{path}: no such file") from exc
-        except IsADirectoryError as exc:
-            raise FormatError(f"{path}: is a folder, expected a key file") from exc
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-        return cls.from_pem(data, source=str(path))
+        return cls.from_pem(read_bytes(path, "a key file"), source=str(path))
 
 
 def write_private_key(key: SigningKey, path: Path) -> None:
     """Write ``key`` as PEM to ``path``, created with mode 0600 and renamed into place."""
-    # A fresh 0600 file renamed over the target: the secret never sits in a wider-mode file
-    # and a crash never leaves half a key behind.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, key.to_pem())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private(path, key.to_pem())
 
 
 def write_key_pair(key: SigningKey, prefix: Path, *, force: bool = False) -> tuple[Path, Path]:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from sealog._files import read_bytes
 from sealog.audit._keys import SigningKey, VerifyKey, write_private_key
 from sealog.audit._merkle import (
     EMPTY_ROOT,
@@ -197,7 +198,7 @@ class SignedTreeHead:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_json(_read(path), source=str(path))
+        return cls.from_json(read_bytes(path), source=str(path))
 
 
 class AppendResult(NamedTuple):
@@ -299,7 +300,7 @@ class AuditLog:
     # -- reading -------------------------------------------------------------------------
 
     def _index_records(self) -> list[tuple[int, int, bytes]]:
-        data = _read(self._index)
+        data = read_bytes(self._index)
         # A torn trailing record (a crash mid-append) is ignored here; verify() reports it.
         whole = len(data) - len(data) % _INDEX.size
         return [_INDEX.unpack_from(data, off) for off in range(0, whole, _INDEX.size)]
@@ -444,8 +445,8 @@ class AuditLog:
                 f"audit log key is {key.key_id}, expected {log_key.key_id} (log.pub replaced)"
             )
         # Step 2.
-        index = _read(self._index)
-        data = _read(self._entries)
+        index = read_bytes(self._index)
+        data = read_bytes(self._entries)
         if len(index) % _INDEX.size:
             raise VerificationError(
                 f"index is {len(index)} bytes, not a whole number of {_INDEX.size}-byte records"
@@ -507,14 +508,3 @@ class AuditLog:
                     f"(forked or rewritten): {exc}"
                 ) from exc
         return LogVerification(len(leaves), root, sth, since.size)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise FormatError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise FormatError(f"{path}: is a folder, expected a file") from exc
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sealog._files import atomic_write, read_bytes
 from sealog.audit._keys import SigningKey
 from sealog.audit._log import SignedTreeHead
 from sealog.audit._merkle import leaf_hash, verify_inclusion
@@ -346,11 +347,11 @@ class ChangeOrder:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_json(_read(path), source=str(path))
+        return cls.from_json(read_bytes(path), source=str(path))
 
     def save(self, path: Path) -> None:
         """Write the order file atomically (a temporary file renamed over ``path``)."""
-        _atomic_write(path, self.to_json())
+        atomic_write(path, self.to_json())
 
 
 def order_digest(order: ChangeOrder) -> bytes:
@@ -432,11 +433,11 @@ class OrderBundle:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_json(_read(path), source=str(path))
+        return cls.from_json(read_bytes(path), source=str(path))
 
     def save(self, path: Path) -> None:
         """Write the bundle file atomically."""
-        _atomic_write(path, self.to_json())
+        atomic_write(path, self.to_json())
 
 
 @dataclass(frozen=True)
@@ -615,24 +616,3 @@ def _json(text: str | bytes, source: str) -> Any:
         return json.loads(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise FormatError(f"{source}: not valid JSON") from exc
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise FormatError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise FormatError(f"{path}: is a folder, expected a file") from exc
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    # Written beside the target and renamed: a crash leaves the old file or the new, never half.
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

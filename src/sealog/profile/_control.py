@@ -43,6 +43,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sealog._files import read_text
 from sealog.errors import FormatError
 
 __all__ = [
@@ -132,7 +133,7 @@ class VerifyKey:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_text(_read_text(path), source=str(path))
+        return cls.from_text(read_text(path), source=str(path))
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def load_control_policy(path: Path) -> ControlPolicy:
         FormatError: missing or unreadable file, bad TOML, or a policy that breaks the schema;
             the message names the file and the dotted key.
     """
-    return parse_control_policy(_read_text(path), source=str(path))
+    return parse_control_policy(read_text(path), source=str(path))
 
 
 def parse_control_policy(text: str, *, source: str = "control policy") -> ControlPolicy:
@@ -414,18 +415,3 @@ class _Reader:
     def pubkey(self, table: dict[str, Any], key: str, prefix: str = "") -> VerifyKey:
         text = self.string(table, key, prefix)
         return VerifyKey.from_text(text, source=f"{self.source}: {prefix}{key}")
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise FormatError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise FormatError(f"{path}: is a folder, expected a file") from exc
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{path}: not UTF-8 text") from exc

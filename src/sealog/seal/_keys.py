@@ -23,6 +23,7 @@ from typing import Union
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
+from sealog._files import read_bytes, write_private
 from sealog.errors import DecryptionError, FormatError
 
 __all__ = ["KEMS", "OwnerPrivateKey", "OwnerPublicKey", "generate_owner_key", "write_key_pair"]
@@ -192,33 +193,13 @@ def write_key_pair(key: OwnerPrivateKey, prefix: Path, *, force: bool = False) -
         for path in (key_path, pub_path):
             if path.exists():
                 raise FormatError(f"{path}: already exists (use --force to overwrite)")
-    _write_private(key_path, key.to_text().encode())
+    write_private(key_path, key.to_text().encode())
     pub_path.write_text(key.public_key.to_text())
     return key_path, pub_path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    # Written to a fresh 0600 file and renamed, so the secret never sits in a wider-mode file.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise FormatError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise FormatError(f"{path}: is a folder, expected a key file") from exc
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    data = read_bytes(path, "a key file")
     try:
         return data.decode("ascii")
     except UnicodeDecodeError as exc:
