@@ -10,10 +10,10 @@ from typing import TextIO
 from sealog.keep._handler import SealogHandler
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import SealedSession
-from sealog.profile import Profile, profile_digest, resolve_profile
-from sealog.seal._header import Header, LaunchConfig
+from sealog.profile import Profile, resolve_profile
+from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPublicKey
-from sealog.seal._writer import Attester, start_session
+from sealog.seal._writer import Attester, start_profile_session
 
 __all__ = ["Session", "open_session"]
 
@@ -108,22 +108,7 @@ def open_session(
         profile = resolve_profile(str(profile))
     store_obj = Store.create(Path(store))
     attester = _attester(attest) if isinstance(attest, str) else attest
-    launch = LaunchConfig(
-        profile_name=profile.name,
-        profile_stage=profile.stage.value,
-        profile_digest=profile_digest(profile),
-        owner_key_id=owner.key_id,
-    )
-    stream = profile.stream
-    header, sealer = start_session(
-        owner,
-        launch,
-        attester,
-        keep_id=keep_id,
-        epoch_frames=stream.epoch_frames,
-        bucket=stream.bucket if stream.padding else 0,
-        checkpoint_every=stream.checkpoint_every,
-    )
+    header, sealer = start_profile_session(owner, profile, attester, keep_id=keep_id)
     sink = store_obj.new_session(header)
     sid = header.session_hex
     host = HostChannel(
@@ -132,7 +117,7 @@ def open_session(
         session=sid,
     )
     host.emit("keep.starting", profile=profile.name, attest=_provider_name(header))
-    sealed = SealedSession(sealer, sink, profile.owner, stream)
+    sealed = SealedSession(sealer, sink, profile.owner, profile.stream)
     handler = SealogHandler(sealed, profile, host=host)
     target: logging.Logger | None = None
     if logger is True:

@@ -10,10 +10,12 @@ import click
 from sealog._cli_common import fail, guarded
 from sealog.host._store import Store
 from sealog.keep._runtime import ControlSetup, run_workload
+from sealog.profile import builtin_names, resolve_profile
 from sealog.profile._control import control_policy_digest, load_control_policy
-from sealog.seal._header import Header, LaunchConfig
+from sealog.seal._frames import FrameSealer
+from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPublicKey
-from sealog.seal._writer import Attester, start_session
+from sealog.seal._writer import Attester, start_profile_session
 
 __all__ = ["run"]
 
@@ -72,36 +74,22 @@ def run(
     """
     if not cmd:
         fail("no command given: sealog run --owner PUB [OPTIONS] -- CMD [ARG...]")
-    from sealog.profile import profile_digest, resolve_profile  # noqa: PLC0415
-
     owner_key = OwnerPublicKey.load(owner)
     profile = resolve_profile(profile_ref)
     control = _control(control_policy, control_dir, keep_id)
-    # A profile file is passed to the workload's interpreter by absolute path, so a change of
-    # working folder in between cannot make it read another file.
-    ref = profile_ref if not Path(profile_ref).exists() else str(Path(profile_ref).resolve())
+    # The workload's interpreter resolves the profile again: a built-in by name, a file by
+    # absolute path, so a change of working folder in between cannot make it read another file.
+    builtin = profile_ref in builtin_names()
+    ref = profile_ref if builtin else str(Path(profile_ref).resolve())
     store_obj = Store.create(store)
     from sealog.attest import provider_by_name  # noqa: PLC0415 - loads only what is asked for
 
     attester = provider_by_name(attest).collect
-    launch = LaunchConfig(
-        profile_name=profile.name,
-        profile_stage=profile.stage.value,
-        profile_digest=profile_digest(profile),
-        owner_key_id=owner_key.key_id,
-        control_digest=control_policy_digest(control.policy) if control else b"",
-    )
-    stream = profile.stream
+    control_digest = control_policy_digest(control.policy) if control else b""
 
-    def start(att: Attester) -> tuple[Header, object]:
-        return start_session(
-            owner_key,
-            launch,
-            att,
-            keep_id=keep_id,
-            epoch_frames=stream.epoch_frames,
-            bucket=stream.bucket if stream.padding else 0,
-            checkpoint_every=stream.checkpoint_every,
+    def start(att: Attester) -> tuple[Header, FrameSealer]:
+        return start_profile_session(
+            owner_key, profile, att, keep_id=keep_id, control_digest=control_digest
         )
 
     result = run_workload(

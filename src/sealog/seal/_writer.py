@@ -8,12 +8,14 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from sealog.profile._digest import profile_digest
+from sealog.profile._model import Profile
 from sealog.seal._evidence import Evidence
 from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header, LaunchConfig
 from sealog.seal._keys import OwnerPublicKey
 
-__all__ = ["Attester", "start_session"]
+__all__ = ["Attester", "start_profile_session", "start_session"]
 
 #: Given the 64 bytes of report data, return evidence that signs them.
 Attester = Callable[[bytes], Evidence]
@@ -57,3 +59,31 @@ def start_session(
     )
     root[:] = bytes(32)
     return header, sealer
+
+
+def start_profile_session(
+    owner: OwnerPublicKey,
+    profile: Profile,
+    attester: Attester,
+    *,
+    keep_id: str = "keep",
+    control_digest: bytes = b"",
+) -> tuple[Header, FrameSealer]:
+    """:func:`start_session` with the launch configuration and stream shape of ``profile``."""
+    launch = LaunchConfig(
+        profile_name=profile.name,
+        profile_stage=profile.stage.value,
+        profile_digest=profile_digest(profile),
+        owner_key_id=owner.key_id,
+        control_digest=control_digest,
+    )
+    stream = profile.stream
+    return start_session(
+        owner,
+        launch,
+        attester,
+        keep_id=keep_id,
+        epoch_frames=stream.epoch_frames,
+        bucket=stream.bucket if stream.padding else 0,
+        checkpoint_every=stream.checkpoint_every,
+    )
