@@ -86,22 +86,28 @@ class Tracer:
         self._busy.on = True  # our own work (json, sockets to the runtime) must not recurse
         try:
             self.events += 1
-            now = self._clock()
-            if now - self._window_start >= _WINDOW:
-                self._close_window(now)
             key = (event, tuple(_summary(args, n)))
-            count = self._seen.get(key)
-            if count is not None:
-                self._seen[key] = count + 1
-                return
-            if self._emitted >= _MAX_PER_WINDOW:
-                self._over += 1
-                return
-            self._seen[key] = 1
-            self._emitted += 1
-            self._row(f"{event} {' '.join(key[1])}", {"event": event, "args": list(key[1])})
+            if self._admit(key):
+                self._row(f"{event} {' '.join(key[1])}", {"event": event, "args": list(key[1])})
         finally:
             self._busy.on = False
+
+    def _admit(self, key: tuple[str, tuple[str, ...]]) -> bool:
+        """Whether ``key`` becomes a record: not when it repeats in this window (it is counted)
+        nor when the window's budget is spent (it is counted as over the limit)."""
+        now = self._clock()
+        if now - self._window_start >= _WINDOW:
+            self._close_window(now)
+        count = self._seen.get(key)
+        if count is not None:
+            self._seen[key] = count + 1
+            return False
+        if self._emitted >= _MAX_PER_WINDOW:
+            self._over += 1
+            return False
+        self._seen[key] = 1
+        self._emitted += 1
+        return True
 
     def record_outcome(self, event: str, args: list[str], error: str) -> None:
         """Record how a traced call failed (for example the exception an ``open`` raised).
@@ -109,20 +115,10 @@ class Tracer:
         Failures go through the same collapse and limit as events: a retry loop on a missing
         file is one record and a count, not one record per attempt.
         """
-        now = self._clock()
-        if now - self._window_start >= _WINDOW:
-            self._close_window(now)
-        key = (f"{event} failed", (*args, error))
-        count = self._seen.get(key)
-        if count is not None:
-            self._seen[key] = count + 1
-            return
-        if self._emitted >= _MAX_PER_WINDOW:
-            self._over += 1
-            return
-        self._seen[key] = 1
-        self._emitted += 1
-        self._row(f"{event} failed: {error}", {"event": event, "args": args, "error": error}, 30)
+        if self._admit((f"{event} failed", (*args, error))):
+            self._row(
+                f"{event} failed: {error}", {"event": event, "args": args, "error": error}, 30
+            )
 
     def _row(self, message: str, fields: dict[str, Any], level: int = 10) -> None:
         self.rows += 1
