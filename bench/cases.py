@@ -236,9 +236,27 @@ def read(n: int, repeats: int) -> dict[str, Any]:
                 for line in fh:
                     loads(line)
 
-        times: dict[str, list[float]] = {"sealed": [], "verified": [], "plain": []}
+        def plain_print() -> None:
+            loads, dumps = json.loads, json.dumps
+            with open(lines, "rb") as fh, open(os.devnull, "w") as sink:
+                write = sink.write
+                for line in fh:
+                    write(dumps(loads(line), ensure_ascii=False) + "\n")
+
+        times: dict[str, list[float]] = {
+            "sealed": [],
+            "verified": [],
+            "plain": [],
+            "plain_print": [],
+        }
+        runs = (
+            ("plain", plain),
+            ("plain_print", plain_print),
+            ("verified", verified),
+            ("sealed", sealed),
+        )
         for _ in range(repeats):
-            for name, fn in (("plain", plain), ("verified", verified), ("sealed", sealed)):
+            for name, fn in runs:
                 t0 = time.perf_counter()
                 fn()
                 times[name].append((time.perf_counter() - t0) / records * 1e6)
@@ -265,6 +283,7 @@ def read(n: int, repeats: int) -> dict[str, Any]:
             "cli_s": statistics.median(cli),
             "sealed_us": statistics.median(times["sealed"]),
             "verified_us": statistics.median(times["verified"]),
+            "plain_print_us": statistics.median(times["plain_print"]),
             "plain_us": statistics.median(times["plain"]),
             "samples": times,
         }

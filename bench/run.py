@@ -221,6 +221,8 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         "| reader | us / record | speed relative to plaintext |",
         "|---|---:|---:|",
         f"| `json.loads` per line (baseline) | {rd['plain_us']:.2f} | 1.00 |",
+        f"| plaintext `json.loads` + `json.dumps` per line (for scale: re-printing JSON) | "
+        f"{rd['plain_print_us']:.2f} | {rd['plain_us'] / rd['plain_print_us']:.2f} |",
         f"| `SessionReader`: decrypt, verify, decode | {rd['verified_us']:.2f} | "
         f"{rd['plain_us'] / rd['verified_us']:.2f} |",
         f"| `SessionReader` + `--json` rendering | {rd['sealed_us']:.2f} | "
