@@ -251,11 +251,18 @@ class SealedSession:
             if next_tick < self._clock():  # fell behind (suspended): resume the rhythm
                 next_tick = self._clock() + interval
 
+    @property
+    def closing_frames(self) -> int:
+        """Frames a session ends with under cover traffic: room for a full backlog, plus one."""
+        return -(-self._stream.max_backlog // self._capacity) + 1
+
     def close(self, note: dict[str, Any] | None = None) -> None:
         """Seal everything left and the closing frame. Idempotent.
 
-        With cover traffic the backlog leaves in a burst of bucket-sized frames: the host
-        then learns how much was waiting at the end, and only that.
+        With cover traffic the session always ends with the same number of bucket-sized frames
+        (:attr:`closing_frames`, data or cover, the closing frame included), whatever was
+        still waiting, so the end of a session tells the host nothing about the backlog. Only a
+        backlog of ERROR records beyond ``max_backlog`` makes it longer.
         """
         self._stop.set()
         self._wake.set()
@@ -279,8 +286,13 @@ class SealedSession:
                 fields,
             ]
             self._pending += encode_batch([closing])
+            tail = 1
             while len(self._pending) > self._capacity:
                 self._emit_pending(limit=1)
+                tail += 1
+            if self._cover:
+                for _ in range(self.closing_frames - tail):
+                    self._emit(b"")
             last = bytes(self._pending)
             self._pending.clear()
             self._emit(last, close=True)

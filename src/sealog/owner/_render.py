@@ -14,6 +14,9 @@ from sealog.seal._records import Record
 
 __all__ = ["print_record", "print_verdict", "record_json"]
 
+#: One encoder for every line: json.dumps would build a new one per record when given options.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
 #: Fields too long for a terminal line (the sealed control policy, order bundles): --json has them.
 _LONG_FIELDS = frozenset({"policy", "bundle"})
 
@@ -29,7 +32,7 @@ _LEVEL_STYLE = {
 def record_json(session: str, record: Record, profile: str = "") -> str:
     """One JSON object per line, as ``sealog read --json`` prints it."""
     obj: dict[str, Any] = {"session": session, **record.to_json(), "profile": profile}
-    return json.dumps(obj, ensure_ascii=False, default=str)
+    return _ENCODER.encode(obj)
 
 
 def print_record(console: Console, session: str, record: Record, profile: str = "") -> None:
