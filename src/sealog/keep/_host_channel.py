@@ -34,7 +34,6 @@ LOG_DELAY = 0.2
 VOCABULARY: dict[str, frozenset[str]] = {
     "keep.starting": frozenset({"session", "profile", "attest"}),
     "keep.ready": frozenset({"session", "pid"}),
-    "keep.heartbeat": frozenset({"session", "frames"}),
     "keep.error": frozenset({"session", "code"}),
     "keep.exited": frozenset({"session", "status", "signal"}),
     "keep.failed": frozenset({"session", "code", "status", "signal"}),
