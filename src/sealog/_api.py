@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 from pathlib import Path
@@ -21,8 +22,8 @@ __all__ = ["Session", "open_session"]
 class Session:
     """An open sealed session with its logging handler installed.
 
-    Use it as a context manager, or call :meth:`close` (also run at interpreter exit by the
-    handler's owner: logging's shutdown flushes, closing is explicit).
+    Use it as a context manager, or call :meth:`close`; a session still open at interpreter
+    exit is closed then (sealed to the end, closing frame written).
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class Session:
         self.sealed.flush()
 
     def close(self) -> None:
-        """Remove the handler, seal what is left and the closing frame."""
+        """Remove the handler, seal what is left and the closing frame. Idempotent."""
         if self._logger is not None:
             self._logger.removeHandler(self.handler)
             self._logger = None
@@ -129,7 +130,11 @@ def open_session(
         if target.level == logging.NOTSET or target.level > handler.threshold:
             target.setLevel(handler.threshold)
     host.emit("keep.ready")
-    return Session(header, sealed, handler, target, host)
+    session = Session(header, sealed, handler, target, host)
+    # A service that never calls close() still ends its session cleanly at interpreter exit:
+    # what it logged is sealed and the closing frame written, instead of a truncated stream.
+    atexit.register(session.close)
+    return session
 
 
 def _provider_name(header: Header) -> str:
