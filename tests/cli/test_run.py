@@ -187,23 +187,7 @@ def test_sigterm_is_forwarded_and_session_closed(tmp_path, owner) -> None:
         time.sleep(30)
         """,
     )
-    proc = subprocess.Popen(
-        [
-            *SEALOG,
-            "run",
-            "--owner",
-            str(pub),
-            "--profile",
-            "testing",
-            "--store",
-            str(tmp_path / "st"),
-            "--",
-            sys.executable,
-            str(script),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_testing_run(pub, tmp_path / "st", script)
     _wait_for_event(proc, "keep.ready")
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
@@ -226,23 +210,7 @@ def test_runtime_killed_leaves_readable_truncated_session(tmp_path, owner) -> No
             time.sleep(0.02)
         """,
     )
-    proc = subprocess.Popen(
-        [
-            *SEALOG,
-            "run",
-            "--owner",
-            str(pub),
-            "--profile",
-            "testing",
-            "--store",
-            str(tmp_path / "st"),
-            "--",
-            sys.executable,
-            str(script),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _start_testing_run(pub, tmp_path / "st", script)
     ready = _wait_for_event(proc, "keep.ready")
     time.sleep(1.0)
     proc.kill()
@@ -312,6 +280,14 @@ def test_missing_executable_fails_with_generic_code(tmp_path, owner) -> None:
     assert done.returncode == 127
     assert assert_vocabulary(done.stderr)[-1]["code"] == "workload.not_started"
     assert verdicts(tmp_path / "st", key)[0]["status"] == "intact"
+
+
+def _start_testing_run(pub: Path, store: Path, script: Path) -> subprocess.Popen[str]:
+    """``sealog run --profile testing`` in the background, its host channel readable."""
+    cmd = [*SEALOG, "run", "--owner", str(pub), "--profile", "testing", "--store", str(store)]
+    return subprocess.Popen(
+        [*cmd, "--", sys.executable, str(script)], stderr=subprocess.PIPE, text=True
+    )
 
 
 def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict:
