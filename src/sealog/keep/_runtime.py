@@ -37,6 +37,7 @@ from sealog.keep._shape import Shaper
 from sealog.keep._workload import ENV_VAR
 from sealog.profile._control import ControlPolicy, control_policy_digest
 from sealog.profile._model import HostClear, Profile
+from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header
 from sealog.seal._writer import Attester
 
@@ -185,7 +186,7 @@ def run_workload(
     *,
     profile: Profile,
     profile_ref: str,
-    start: Callable[[Attester], tuple[Header, Any]],
+    start: Callable[[Attester], tuple[Header, FrameSealer]],
     sink_for: Callable[[Header], FrameSink],
     attester: Attester,
     host_stream: TextIO | None,
@@ -245,7 +246,6 @@ def _supervise(
     provider: str,
     control: ControlSetup | None,
 ) -> RunResult:
-    runtime_log = sealed
     if control is not None:
         _runtime_record(
             sealed,
@@ -278,7 +278,7 @@ def _supervise(
         child_env[ENV_VAR] = json.dumps(
             {"fd": write_fd, "control_fd": ctl_read, "profile": profile_ref}
         )
-    _runtime_record(runtime_log, 20, f"starting workload ({'python' if python else 'command'})")
+    _runtime_record(sealed, 20, f"starting workload ({'python' if python else 'command'})")
     try:
         proc = subprocess.Popen(
             list(cmd),
@@ -293,7 +293,7 @@ def _supervise(
     except OSError as exc:
         for fd in (write_fd, read_fd, ctl_read, ctl_write):
             os.close(fd)
-        _runtime_record(runtime_log, 50, f"workload could not start: {exc.strerror}")
+        _runtime_record(sealed, 50, f"workload could not start: {exc.strerror}")
         sealed.close({"exit_code": 127})
         host.emit("keep.failed", code="workload.not_started", status=127)
         _cleanup(boot)
@@ -341,7 +341,7 @@ def _supervise(
     }
     if status < 0:
         fields["signal"] = signal.Signals(-status).name
-    _runtime_record(runtime_log, 20 if code == 0 else 40, f"workload exited with {code}", fields)
+    _runtime_record(sealed, 20 if code == 0 else 40, f"workload exited with {code}", fields)
     sealed.close({"exit_code": code})
     if status == 0:
         host.emit("keep.exited", status=0)
