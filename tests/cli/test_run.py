@@ -301,3 +301,45 @@ def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict:
         if event["event"] == name:
             return event
     raise AssertionError(f"no {name} event")
+
+
+@pytest.mark.skipif(
+    Path("/sys/kernel/config/tsm/report").exists(), reason="this machine is a TEE guest"
+)
+def test_tsm_attestation_outside_a_tee_is_refused_before_the_workload_starts(
+    tmp_path, owner
+) -> None:
+    _, pub = owner
+    marker = tmp_path / "started"
+    done = sealog(
+        "run",
+        "--owner",
+        pub,
+        "--attest",
+        "tsm",
+        "--store",
+        tmp_path / "st",
+        "--",
+        "touch",
+        marker,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "not a TEE guest with configfs-tsm (/sys/kernel/config/tsm/report not found)"
+    )
+    assert not marker.exists()
+    assert not list((tmp_path / "st").glob("*.seal"))
+
+
+def test_auto_attestation_says_which_provider_it_chose(tmp_path, owner) -> None:
+    key, pub = owner
+    done = sealog(
+        "run", "--owner", pub, "--attest", "auto", "--store", tmp_path / "st", "--", "true"
+    )
+    assert done.returncode == 0
+    starting = assert_vocabulary(done.stderr)[0]
+    assert starting["event"] == "keep.starting"
+    assert starting["attest"] in ("none", "tsm", "gramine")
+    # The header's evidence is what the host was told was chosen.
+    kind = {"none": ("none",), "tsm": ("sev-snp", "tdx"), "gramine": ("sgx",)}[starting["attest"]]
+    assert verdicts(tmp_path / "st", key)[0]["evidence"] in kind
