@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sealog.errors import FormatError
 
-__all__ = ["atomic_write", "read_bytes", "read_text", "write_private"]
+__all__ = ["atomic_write", "read_bytes", "read_text", "refuse_overwrite", "write_private"]
 
 
 def read_bytes(path: Path, what: str = "a file") -> bytes:
@@ -46,6 +46,19 @@ def read_text(path: Path, what: str = "a file", encoding: str = "utf-8") -> str:
     except UnicodeDecodeError as exc:
         kind = "UTF-8 text" if encoding == "utf-8" else f"{encoding} text"
         raise FormatError(f"{path}: not {kind}") from exc
+
+
+def refuse_overwrite(*paths: Path, force: bool) -> None:
+    """Refuse to replace existing files unless ``force`` (key files are never lost by mistake).
+
+    Raises:
+        FormatError: one of ``paths`` exists and ``force`` is false.
+    """
+    if force:
+        return
+    for path in paths:
+        if path.exists():
+            raise FormatError(f"{path}: already exists (use --force to overwrite)")
 
 
 def write_private(path: Path, data: bytes) -> None:

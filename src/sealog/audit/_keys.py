@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sealog._files import read_bytes, write_private
+from sealog._files import read_bytes, refuse_overwrite, write_private
 from sealog.errors import FormatError
 from sealog.profile._control import VerifyKey
 
@@ -124,10 +124,7 @@ def write_key_pair(key: SigningKey, prefix: Path, *, force: bool = False) -> tup
     """
     key_path = prefix.with_name(prefix.name + ".key")
     pub_path = prefix.with_name(prefix.name + ".pub")
-    if not force:
-        for path in (key_path, pub_path):
-            if path.exists():
-                raise FormatError(f"{path}: already exists (use --force to overwrite)")
+    refuse_overwrite(key_path, pub_path, force=force)
     write_private_key(key, key_path)
     pub_path.write_text(key.public_key.to_text() + "\n")
     return key_path, pub_path

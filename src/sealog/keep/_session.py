@@ -128,7 +128,8 @@ class SealedSession:
                 self._wake.set()
 
     def _catch_up(self) -> None:
-        """Drain the queue on the caller's thread (and, without cover traffic, seal it)."""
+        """Drain the queue now (and, without cover traffic, seal it); under cover traffic the
+        frames still wait for the next tick."""
         if self._cover:
             with self._lock:
                 if not self.closed:
@@ -238,12 +239,7 @@ class SealedSession:
                 break
             if woke:
                 self._wake.clear()
-                if self._cover:
-                    with self._lock:
-                        if not self.closed:
-                            self._drain()
-                else:
-                    self.flush()
+                self._catch_up()
                 if self._clock() < next_tick:
                     continue
             self.tick()

@@ -129,7 +129,17 @@ class SessionReader:
         return self._failure is not None
 
     def _fail(self, status: str, message: str, at_seq: int | None = None) -> None:
-        self._failure = Verdict(
+        self._failure = self._verdict(status, message, at_seq)
+
+    def _verdict(
+        self,
+        status: str,
+        message: str,
+        at_seq: int | None = None,
+        timeline: tuple[ProfileSpan, ...] = (),
+    ) -> Verdict:
+        """A verdict carrying what has been read so far."""
+        return Verdict(
             self.session,
             status,
             message,
@@ -138,6 +148,7 @@ class SessionReader:
             self.frames - 1,
             at_seq,
             self.header,
+            timeline,
         )
 
     def read(self) -> Iterator[Record]:
@@ -289,41 +300,15 @@ class SessionReader:
         spans = tuple(self.timeline.spans) if self.timeline else ()
         problems = self.timeline.finish() if self.timeline else []
         if problems:
-            return Verdict(
-                self.session,
-                "policy-violation",
-                problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-                self.frames,
-                self.records,
-                self.frames - 1,
-                None,
-                self.header,
-                spans,
-            )
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            return self._verdict("policy-violation", problems[0] + more, timeline=spans)
         if self.closed:
-            return Verdict(
-                self.session,
-                INTACT,
-                f"intact and closed: {self.frames} frames, {self.records} records",
-                self.frames,
-                self.records,
-                self.frames - 1,
-                None,
-                self.header,
-                spans,
-            )
+            message = f"intact and closed: {self.frames} frames, {self.records} records"
+            return self._verdict(INTACT, message, timeline=spans)
         tail = " (a partial frame follows)" if self._torn else ""
         where = f"after sequence {self.frames - 1}" if self.frames else "before the first frame"
-        return Verdict(
-            self.session,
-            "truncated",
-            f"truncated {where}: no closing frame{tail}",
-            self.frames,
-            self.records,
-            self.frames - 1,
-            None,
-            self.header,
-            spans,
+        return self._verdict(
+            "truncated", f"truncated {where}: no closing frame{tail}", timeline=spans
         )
 
 

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -23,13 +24,16 @@ from typing import Union
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
-from sealog._files import read_bytes, write_private
+from sealog._files import read_bytes, refuse_overwrite, write_private
 from sealog.errors import DecryptionError, FormatError
 
 __all__ = ["KEMS", "OwnerPrivateKey", "OwnerPublicKey", "generate_owner_key", "write_key_pair"]
 
 KEMS = ("x25519", "mlkem768-x25519")
 _PUB_TAG = "sealog-owner-pub:v1"
+#: Raw key sizes per KEM (the hybrid is ML-KEM-768 then X25519).
+_PUBLIC_SIZES = {"x25519": 32, "mlkem768-x25519": 1184 + 32}
+_PRIVATE_SIZES = {"x25519": 32, "mlkem768-x25519": 64 + 32}
 _KEY_TAG = "sealog-owner-key:v1"
 
 _PublicKey = Union[x25519.X25519PublicKey, hpke.MLKEM768X25519PublicKey]  # noqa: UP007
@@ -80,16 +84,9 @@ class OwnerPublicKey:
         Raises:
             FormatError: not an owner public key, unknown KEM, or wrong length.
         """
-        kem, raw = _parse_line(text, _PUB_TAG, source)
-        expected = 32 if kem == "x25519" else 1184 + 32
-        if len(raw) != expected:
-            got = len(raw)
-            raise FormatError(f"{source}: {kem} public key is {got} bytes, expected {expected}")
+        kem, raw = _parse_line(text, _PUB_TAG, source, "public", _PUBLIC_SIZES)
         key = cls(kem, raw)
-        try:
-            key._key()
-        except ValueError as exc:
-            raise FormatError(f"{source}: not a valid {kem} public key") from exc
+        _check_usable(key._key, kem, "public", source)
         return key
 
     @classmethod
@@ -152,17 +149,9 @@ class OwnerPrivateKey:
         """
         if text.startswith(_PUB_TAG):
             raise FormatError(f"{source}: this is a public key; the owner's private key is needed")
-        kem, raw = _parse_line(text, _KEY_TAG, source)
-        expected = 32 if kem == "x25519" else 64 + 32
-        if len(raw) != expected:
-            raise FormatError(
-                f"{source}: {kem} private key is {len(raw)} bytes, expected {expected}"
-            )
+        kem, raw = _parse_line(text, _KEY_TAG, source, "private", _PRIVATE_SIZES)
         key = cls(kem, raw)
-        try:
-            key._key()
-        except ValueError as exc:
-            raise FormatError(f"{source}: not a valid {kem} private key") from exc
+        _check_usable(key._key, kem, "private", source)
         return key
 
     @classmethod
@@ -189,10 +178,7 @@ def write_key_pair(key: OwnerPrivateKey, prefix: Path, *, force: bool = False) -
     """
     key_path = prefix.with_name(prefix.name + ".key")
     pub_path = prefix.with_name(prefix.name + ".pub")
-    if not force:
-        for path in (key_path, pub_path):
-            if path.exists():
-                raise FormatError(f"{path}: already exists (use --force to overwrite)")
+    refuse_overwrite(key_path, pub_path, force=force)
     write_private(key_path, key.to_text().encode())
     pub_path.write_text(key.public_key.to_text())
     return key_path, pub_path
@@ -206,7 +192,16 @@ def _read_text(path: Path) -> str:
         raise FormatError(f"{path}: not a sealog key file (binary content)") from exc
 
 
-def _parse_line(text: str, tag: str, source: str) -> tuple[str, bytes]:
+def _check_usable(build: Callable[[], object], kem: str, half: str, source: str) -> None:
+    try:
+        build()
+    except ValueError as exc:
+        raise FormatError(f"{source}: not a valid {kem} {half} key") from exc
+
+
+def _parse_line(
+    text: str, tag: str, source: str, half: str, sizes: dict[str, int]
+) -> tuple[str, bytes]:
     line = text.strip()
     if not line.startswith(tag + ":"):
         raise FormatError(f"{source}: not a sealog key file (expected a line starting {tag}:)")
@@ -220,4 +215,7 @@ def _parse_line(text: str, tag: str, source: str) -> tuple[str, bytes]:
         raw = base64.b64decode(parts[3], validate=True)
     except (binascii.Error, ValueError) as exc:
         raise FormatError(f"{source}: key is not valid base64") from exc
+    if len(raw) != sizes[kem]:
+        got = len(raw)
+        raise FormatError(f"{source}: {kem} {half} key is {got} bytes, expected {sizes[kem]}")
     return kem, raw
