@@ -16,17 +16,14 @@ from sealog.seal._keys import OwnerPrivateKey, generate_owner_key
 from sealog.seal._writer import start_session
 from streams import SessionMaker, none_evidence, plain_profile
 
-ROOT = Path(__file__).resolve().parents[1]
-#: Published evidence and vectors, read in place (never copied into the project).
-SHARED_TESTDATA = ROOT.parent / "shared" / "testdata"
+#: Published evidence and vectors, vendored with their provenance (tests/vectors/README.md).
+VECTORS = Path(__file__).resolve().parent / "vectors"
 
 
 @pytest.fixture(scope="session")
-def shared_testdata() -> Path:
-    """The read-only folder of published test vectors beside the project."""
-    if not SHARED_TESTDATA.is_dir():
-        pytest.fail(f"published test data not found at {SHARED_TESTDATA}")
-    return SHARED_TESTDATA
+def vectors() -> Path:
+    """The folder of published test vectors shipped with the tests."""
+    return VECTORS
 
 
 # -- sealed sessions built through the library ---------------------------------------------

@@ -181,19 +181,19 @@ def test_no_trusted_chain_configured_fails_closed(tmp_path: Path) -> None:
     assert result.failed[0].reason == "no trusted AMD chain (ASK, ARK) configured"
 
 
-def test_tdx_evidence_does_not_satisfy_an_snp_requirement(shared_testdata: Path) -> None:
-    quote = (shared_testdata / "tee/tdx/tdx_prod_quote_SPR_E4.dat").read_bytes()
+def test_tdx_evidence_does_not_satisfy_an_snp_requirement(vectors: Path) -> None:
+    quote = (vectors / "tee/tdx/tdx_prod_quote_SPR_E4.dat").read_bytes()
     rd = quote[48 + 584 - 64 : 48 + 584]
     header = Header(Evidence("tsm", "tdx", rd, quote), rd)
-    roots = ((shared_testdata / "tee/tdx/intel_sgx_root_ca.pem").read_bytes(),)
+    roots = ((vectors / "tee/tdx/intel_sgx_root_ca.pem").read_bytes(),)
     assert appraise(header, AppraisalPolicy(require_tee="tdx", tdx_roots=roots)).ok
     assert appraise(header, AppraisalPolicy(require_tee="any", tdx_roots=roots)).ok
     result = appraise(header, AppraisalPolicy(require_tee="snp", tdx_roots=roots))
     assert [c.name for c in result.failed] == ["tee"]
 
 
-def test_published_snp_report_is_genuine_but_a_debug_guest(shared_testdata: Path) -> None:
-    d = shared_testdata / "tee/snp"
+def test_published_snp_report_is_genuine_but_a_debug_guest(vectors: Path) -> None:
+    d = vectors / "tee/snp"
     rd = bytes([1, 2, 3, 4, 5]) + bytes(59)
     header = Header(Evidence("tsm", "sev-snp", rd, (d / "attestation.bin").read_bytes()), rd)
     policy = AppraisalPolicy(

@@ -120,9 +120,9 @@ def test_evidence_moved_to_another_session_does_not_bind(tmp_path: Path) -> None
     assert verdict.status == "modified"
 
 
-def test_wrong_trust_root_is_refused(tmp_path: Path, shared_testdata: Path) -> None:
+def test_wrong_trust_root_is_refused(tmp_path: Path, vectors: Path) -> None:
     store = _attested_store(tmp_path)
-    shutil.copy(shared_testdata / "tee" / "snp" / "ask_ark_milan.pem", tmp_path / "chain.pem")
+    shutil.copy(vectors / "tee" / "snp" / "ask_ark_milan.pem", tmp_path / "chain.pem")
     done = _verify(tmp_path, store)
     assert done.returncode == 1
     assert "signature" in done.stdout

@@ -28,9 +28,9 @@ def test_random_tdx_like_input_raises_only_sealog_errors(tail: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(cut=st.integers(min_value=0, max_value=5000), junk=st.binary(max_size=64))
 def test_cut_and_patched_real_quote_raises_only_sealog_errors(
-    shared_testdata: Path, cut: int, junk: bytes
+    vectors: Path, cut: int, junk: bytes
 ) -> None:
-    d = shared_testdata / "tee/tdx"
+    d = vectors / "tee/tdx"
     quote = (d / "tdx_prod_quote_SPR_E4.dat").read_bytes()
     data = quote[:cut] + junk + quote[cut + len(junk) :]
     roots = load_pem_chain((d / "intel_sgx_root_ca.pem").read_bytes(), "root")

@@ -107,9 +107,9 @@ def test_tsm_kernel_errors_become_one_clear_line(
 
 
 def test_tsm_tdx_guest_yields_tdx_evidence_without_certificate_table(
-    tmp_path: Path, shared_testdata: Path
+    tmp_path: Path, vectors: Path
 ) -> None:
-    quote = (shared_testdata / "tee/tdx/tdx_prod_quote_SPR_E4.dat").read_bytes()
+    quote = (vectors / "tee/tdx/tdx_prod_quote_SPR_E4.dat").read_bytes()
     with TsmTree(tmp_path / "tsm", provider="tdx_guest", quote=quote) as tree:
         evidence = TsmProvider(tree.root).collect(RD)
     assert (evidence.kind, evidence.blob, evidence.aux) == ("tdx", quote, b"")

@@ -23,8 +23,8 @@ from sealog.errors import AttestationError, FormatError
 
 
 @pytest.fixture(scope="module")
-def snp(shared_testdata: Path) -> dict[str, object]:
-    d = shared_testdata / "tee" / "snp"
+def snp(vectors: Path) -> dict[str, object]:
+    d = vectors / "tee" / "snp"
     ask, ark = load_pem_chain((d / "ask_ark_milan.pem").read_bytes(), "milan")
     return {
         "report": (d / "attestation.bin").read_bytes(),
@@ -62,12 +62,12 @@ def test_published_report_fields_parse(snp: dict[str, object]) -> None:
     assert looks_like_snp_report(snp["report"])  # type: ignore[arg-type]
 
 
-def test_loading_the_real_vcek_does_not_warn(shared_testdata: Path) -> None:
+def test_loading_the_real_vcek_does_not_warn(vectors: Path) -> None:
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_certificate((shared_testdata / "tee/snp/vcek.der").read_bytes(), "vcek")
+        load_certificate((vectors / "tee/snp/vcek.der").read_bytes(), "vcek")
 
 
 @settings(max_examples=150, deadline=None)

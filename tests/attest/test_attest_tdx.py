@@ -18,8 +18,8 @@ SIG = SIGNED + 4  # start of the signature data
 
 
 @pytest.fixture(scope="module")
-def tdx(shared_testdata: Path) -> tuple[bytes, list[object]]:
-    d = shared_testdata / "tee" / "tdx"
+def tdx(vectors: Path) -> tuple[bytes, list[object]]:
+    d = vectors / "tee" / "tdx"
     roots = load_pem_chain((d / "intel_sgx_root_ca.pem").read_bytes(), "root")
     return (d / "tdx_prod_quote_SPR_E4.dat").read_bytes(), roots  # type: ignore[return-value]
 

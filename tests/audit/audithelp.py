@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sealog.audit import AuditLog, ChangeOrder, OrderInclusion, SigningKey
-from sealog.profile._control import ControlPolicy
+from sealog.audit._policy import ControlPolicy
 
 #: The fixed "now" every control test runs at.
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from audithelp import NOW, Control, policy_text
 
 from sealog.audit import AuditLog, SigningKey
-from sealog.profile._control import parse_control_policy
+from sealog.audit._policy import parse_control_policy
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,14 @@ import pytest
 from audithelp import policy_text
 
 from sealog.audit import SigningKey
-from sealog.errors import FormatError
-from sealog.profile._control import (
+from sealog.audit._policy import (
     control_policy_digest,
     format_duration,
     load_control_policy,
     parse_control_policy,
     parse_duration,
 )
+from sealog.errors import FormatError
 
 
 @pytest.fixture

@@ -24,9 +24,8 @@ from sealog.audit import (
 )
 from sealog.errors import FormatError, VerificationError
 
-# Collection needs the file names before fixtures exist; the same folder the shared_testdata
-# fixture serves, read in place.
-_VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "rfc9162"
+# Collection needs the file names before fixtures exist: the same folder the vectors fixture serves.
+_VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162"
 
 
 def _vector_files(kind: str) -> list[Path]:
@@ -37,9 +36,8 @@ def _ids(paths: list[Path]) -> list[str]:
     return [str(p.relative_to(_VECTORS)) for p in paths]
 
 
-def _load(shared_testdata: Path, path: Path) -> dict[str, Any]:
-    # Read in place through the fixture's folder: the vectors are never copied.
-    full = shared_testdata / "rfc9162" / path.relative_to(_VECTORS)
+def _load(vectors: Path, path: Path) -> dict[str, Any]:
+    full = vectors / "rfc9162" / path.relative_to(_VECTORS)
     vector: dict[str, Any] = json.loads(full.read_text())
     return vector
 
@@ -58,9 +56,9 @@ def test_the_published_vectors_are_present() -> None:
 
 
 @pytest.mark.parametrize("path", INCLUSION, ids=_ids(INCLUSION))
-def test_inclusion_vector(shared_testdata: Path, path: Path) -> None:
+def test_inclusion_vector(vectors: Path, path: Path) -> None:
     """Every good proof verifies; every altered index, size, root, leaf or path is rejected."""
-    v = _load(shared_testdata, path)
+    v = _load(vectors, path)
     proof = [_b64(p) for p in v["proof"] or []]
     args = (_b64(v["leafHash"]), v["leafIdx"], v["treeSize"], proof, _b64(v["root"]))
     if v["wantErr"]:
@@ -71,9 +69,9 @@ def test_inclusion_vector(shared_testdata: Path, path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", CONSISTENCY, ids=_ids(CONSISTENCY))
-def test_consistency_vector(shared_testdata: Path, path: Path) -> None:
+def test_consistency_vector(vectors: Path, path: Path) -> None:
     """Every good proof verifies; every altered size, root or path (a fork) is rejected."""
-    v = _load(shared_testdata, path)
+    v = _load(vectors, path)
     proof = [_b64(p) for p in v["proof"] or []]
     args = (v["size1"], v["size2"], proof, _b64(v["root1"]), _b64(v["root2"]))
     if v["wantErr"]:

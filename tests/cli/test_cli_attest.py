@@ -30,13 +30,13 @@ def one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str)
 
 
 @pytest.fixture(scope="module")
-def snp(shared_testdata: Path) -> Path:
-    return shared_testdata / "tee" / "snp"
+def snp(vectors: Path) -> Path:
+    return vectors / "tee" / "snp"
 
 
 @pytest.fixture(scope="module")
-def tdx(shared_testdata: Path) -> Path:
-    return shared_testdata / "tee" / "tdx"
+def tdx(vectors: Path) -> Path:
+    return vectors / "tee" / "tdx"
 
 
 def test_inspect_snp_report_prints_fields_with_report_data_in_hex(snp: Path) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
+from sealog.audit._policy import control_policy_digest, parse_control_policy
 from sealog.host._store import Store
 from sealog.keep._session import SealedSession
 from sealog.owner import verify_store
-from sealog.profile._control import control_policy_digest, parse_control_policy
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session

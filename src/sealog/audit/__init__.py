@@ -1,11 +1,11 @@
-"""The control process: an RFC 9162 audit log, signing keys, and M-of-N change orders.
+"""The control process: the control policy, an RFC 9162 audit log, signing keys, M-of-N orders.
 
 A change order is created, signed by approvers, appended to the audit log (a Merkle tree log
 with signed tree heads), and delivered to the Keep as a bundle with its proof of inclusion. The
 Keep decides with :func:`check_order`, the single entry point for that decision.
 """
 
-from sealog.audit._keys import SigningKey, VerifyKey, write_key_pair
+from sealog.audit._keys import SigningKey, write_key_pair
 from sealog.audit._log import AppendResult, AuditLog, LogVerification, SignedTreeHead
 from sealog.audit._merkle import (
     EMPTY_ROOT,
@@ -27,13 +27,28 @@ from sealog.audit._orders import (
     check_order,
     order_digest,
 )
+from sealog.audit._policy import (
+    CONTROL_FORMAT,
+    Approver,
+    ControlPolicy,
+    TargetRule,
+    VerifyKey,
+    control_policy_digest,
+    format_duration,
+    load_control_policy,
+    parse_control_policy,
+    parse_duration,
+)
 
 __all__ = [
     "ALL_KEEPS",
+    "CONTROL_FORMAT",
     "EMPTY_ROOT",
     "AppendResult",
+    "Approver",
     "AuditLog",
     "ChangeOrder",
+    "ControlPolicy",
     "LogVerification",
     "OrderApproval",
     "OrderBundle",
@@ -41,13 +56,19 @@ __all__ = [
     "OrderSignature",
     "SignedTreeHead",
     "SigningKey",
+    "TargetRule",
     "VerifyKey",
     "check_order",
     "consistency_proof",
+    "control_policy_digest",
+    "format_duration",
     "inclusion_proof",
     "leaf_hash",
+    "load_control_policy",
     "node_hash",
     "order_digest",
+    "parse_control_policy",
+    "parse_duration",
     "root_hash",
     "verify_consistency",
     "verify_inclusion",

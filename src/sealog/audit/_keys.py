@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sealog._files import read_bytes, refuse_overwrite, write_private
+from sealog.audit._policy import VerifyKey
 from sealog.errors import FormatError
-from sealog.profile._control import VerifyKey
 
 __all__ = ["SigningKey", "VerifyKey", "write_key_pair"]
 

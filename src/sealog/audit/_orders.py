@@ -33,8 +33,8 @@ from sealog._files import atomic_write, read_bytes
 from sealog.audit._keys import SigningKey
 from sealog.audit._log import SignedTreeHead
 from sealog.audit._merkle import leaf_hash, verify_inclusion
+from sealog.audit._policy import ControlPolicy, format_duration
 from sealog.errors import FormatError, PolicyError, VerificationError
-from sealog.profile._control import ControlPolicy, format_duration
 
 __all__ = [
     "ALL_KEEPS",

@@ -2,7 +2,7 @@
 
 Importing this package needs only the standard library: its workload half runs inside
 workload interpreters that may not have sealog's dependencies. Modules that seal
-(``_session``, ``_runtime``, ``_control``) import ``cryptography`` themselves.
+(``_session``, ``_runtime``, ``_control_channel``) import ``cryptography`` themselves.
 """
 
 from sealog.keep._handler import SealogHandler

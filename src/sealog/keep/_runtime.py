@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
-from sealog.keep._control import CONTROL_LOGGER, ControlChannel
+from sealog.audit._policy import ControlPolicy, control_policy_digest
+from sealog.keep._control_channel import CONTROL_LOGGER, ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
 from sealog.keep._workload import ENV_VAR
-from sealog.profile._control import ControlPolicy, control_policy_digest
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header

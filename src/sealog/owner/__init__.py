@@ -2,21 +2,18 @@
 
 from sealog.owner._diff import DiffResult, diff_sessions
 from sealog.owner._reader import INTACT, SessionReader, Verdict
-from sealog.owner._store_ops import HostView, SessionView, host_view, read_store, verify_store
+from sealog.owner._store_ops import read_store, verify_store
 from sealog.owner._timeline import ProfileSpan
 from sealog.seal._keys import OwnerPrivateKey
 
 __all__ = [
     "INTACT",
     "DiffResult",
-    "HostView",
     "OwnerPrivateKey",
     "ProfileSpan",
     "SessionReader",
-    "SessionView",
     "Verdict",
     "diff_sessions",
-    "host_view",
     "read_store",
     "verify_store",
 ]

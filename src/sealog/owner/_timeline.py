@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sealog.audit import OrderBundle, check_order
+from sealog.audit._policy import ControlPolicy, control_policy_digest, parse_control_policy
 from sealog.errors import Error
-from sealog.profile._control import ControlPolicy, control_policy_digest, parse_control_policy
 from sealog.seal._header import Header
 from sealog.seal._records import Record
 

@@ -1,0 +1,417 @@
+"""The control policy: who may switch a Keep to which profile, for how long (DESIGN.md section 6).
+
+A control policy is a TOML file that is part of the Keep's launch configuration, so its digest
+goes into the attestation binding::
+
+    format = 1
+    audit_log_key = "sealog-ed25519-pub:v1:<base64>"
+
+    [[approvers]]
+    name = "alice"
+    key = "sealog-ed25519-pub:v1:<base64>"
+
+    [targets.incident]        # one table per profile name that may be switched to
+    approvals = 2             # distinct approvers needed, 1 ..= number of approvers
+    max_duration = "2h"       # longest validity window of an order: "30s", "15m", "2h", "1d"
+
+The loader is strict: an unknown key, a missing key or a value of the wrong type is a
+:class:`~sealog.errors.FormatError` naming the file and the dotted key, because a typo in a
+security policy must not weaken it silently.
+
+The policy digest is SHA-256 over ``b"sealog/control/v1\\n"`` followed by the sorted, compact JSON
+of ``{"approvers": [{"key", "name"}, ...] (sorted by name), "audit_log_key", "format",
+"targets": {name: {"approvals", "max_duration_seconds"}}}``, keys written in their one-line text
+form. Comments, key order and ``"120m"`` against ``"2h"`` do not change it.
+
+This module also holds the Ed25519 public key type shared by approvers and the audit log
+(:class:`VerifyKey`), beside the signing half in ``_keys``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from sealog._files import read_text
+from sealog.errors import FormatError
+
+__all__ = [
+    "CONTROL_FORMAT",
+    "Approver",
+    "ControlPolicy",
+    "TargetRule",
+    "VerifyKey",
+    "control_policy_digest",
+    "format_duration",
+    "load_control_policy",
+    "parse_control_policy",
+    "parse_duration",
+]
+
+#: The one control-policy format version this code reads.
+CONTROL_FORMAT = 1
+_PUB_TAG = "sealog-ed25519-pub:v1:"
+_DIGEST_PREFIX = b"sealog/control/v1\n"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_DURATION = re.compile(r"^([1-9][0-9]{0,9})([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class VerifyKey:
+    """An Ed25519 public key: an approver's or the audit log's.
+
+    Its text form is one line, ``sealog-ed25519-pub:v1:<base64 of the raw 32-byte key>``.
+
+    Attributes:
+        raw: the 32 raw public key bytes (RFC 8032).
+    """
+
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.raw) != 32:
+            raise FormatError(f"Ed25519 public key is {len(self.raw)} bytes, expected 32")
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw)
+        except ValueError as exc:
+            raise FormatError("not a valid Ed25519 public key") from exc
+
+    @property
+    def key_id(self) -> str:
+        """The first 16 hex digits of SHA-256 over the raw public key."""
+        return hashlib.sha256(self.raw).hexdigest()[:16]
+
+    def to_text(self) -> str:
+        """The one-line text form, without a line end."""
+        return _PUB_TAG + base64.b64encode(self.raw).decode()
+
+    def verify(self, signature: bytes, message: bytes) -> bool:
+        """True when ``signature`` is this key's Ed25519 signature over ``message``."""
+        try:
+            Ed25519PublicKey.from_public_bytes(self.raw).verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "public key") -> VerifyKey:
+        """Parse the one-line text form (surrounding white space is ignored).
+
+        Raises:
+            FormatError: not a ``sealog-ed25519-pub:v1:`` line, bad base64 or a bad key.
+        """
+        line = text.strip()
+        if not line.startswith(_PUB_TAG):
+            raise FormatError(
+                f"{source}: not a sealog Ed25519 public key (expected a line starting {_PUB_TAG})"
+            )
+        try:
+            raw = base64.b64decode(line[len(_PUB_TAG) :], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise FormatError(f"{source}: public key is not valid base64") from exc
+        try:
+            return cls(raw)
+        except FormatError as exc:
+            raise FormatError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: Path) -> VerifyKey:
+        """Read a ``PREFIX.pub`` file.
+
+        Raises:
+            FormatError: missing, unreadable or malformed file.
+        """
+        return cls.from_text(read_text(path), source=str(path))
+
+
+@dataclass(frozen=True)
+class Approver:
+    """A person (or role) whose signature counts toward an order's quorum.
+
+    Attributes:
+        name: a unique, human name used in messages and in the sealed stream.
+        key: the approver's Ed25519 public key.
+    """
+
+    name: str
+    key: VerifyKey
+
+    @property
+    def key_id(self) -> str:
+        """The approver key's id."""
+        return self.key.key_id
+
+
+@dataclass(frozen=True)
+class TargetRule:
+    """What it takes to switch a Keep to one profile.
+
+    Attributes:
+        profile: the target profile's name.
+        approvals: how many distinct approvers must sign an order (>= 1).
+        max_duration: the longest validity window an order may ask for (> 0).
+    """
+
+    profile: str
+    approvals: int
+    max_duration: timedelta
+
+
+@dataclass(frozen=True)
+class ControlPolicy:
+    """The control policy of a Keep: approvers, per-target quorum and duration, the log's key.
+
+    Build it with :func:`load_control_policy` or :func:`parse_control_policy`; the constructor
+    checks the invariants (unique approver names and keys, 1 <= approvals <= approvers,
+    durations > 0) and raises :class:`~sealog.errors.FormatError` otherwise.
+
+    Attributes:
+        audit_log_key: the audit log's public key; tree heads must verify with it.
+        approvers: the approvers, in file order.
+        targets: one rule per profile name that may be switched to, sorted by name.
+    """
+
+    audit_log_key: VerifyKey
+    approvers: tuple[Approver, ...]
+    targets: tuple[TargetRule, ...]
+
+    def __post_init__(self) -> None:
+        names: set[str] = set()
+        keys: set[bytes] = set()
+        key_ids: set[str] = set()
+        for approver in self.approvers:
+            if approver.name in names:
+                raise FormatError(f"approver name {approver.name!r} appears twice")
+            if approver.key.raw in keys:
+                raise FormatError(f"approver {approver.name!r} reuses another approver's key")
+            if approver.key_id in key_ids:
+                # Signatures name their key by id, so ids must be unique too.
+                raise FormatError(f"approver {approver.name!r} has another approver's key id")
+            names.add(approver.name)
+            keys.add(approver.key.raw)
+            key_ids.add(approver.key_id)
+        seen: set[str] = set()
+        for rule in self.targets:
+            if rule.profile in seen:
+                raise FormatError(f"target {rule.profile!r} appears twice")
+            seen.add(rule.profile)
+            if not 1 <= rule.approvals <= len(self.approvers):
+                raise FormatError(
+                    f"targets.{rule.profile}.approvals: expected 1 to {len(self.approvers)} "
+                    f"(the number of approvers), got {rule.approvals}"
+                )
+            if rule.max_duration <= timedelta(0):
+                raise FormatError(
+                    f"targets.{rule.profile}.max_duration: expected > 0, got {rule.max_duration}"
+                )
+        object.__setattr__(self, "targets", tuple(sorted(self.targets, key=lambda r: r.profile)))
+
+    def target(self, profile: str) -> TargetRule | None:
+        """The rule for switching to ``profile``, or None when the policy does not allow it."""
+        for rule in self.targets:
+            if rule.profile == profile:
+                return rule
+        return None
+
+    def approver_by_key_id(self, key_id: str) -> Approver | None:
+        """The approver whose key has this id, or None."""
+        for approver in self.approvers:
+            if approver.key_id == key_id:
+                return approver
+        return None
+
+    def canonical(self) -> dict[str, Any]:
+        """The canonical JSON value that :func:`control_policy_digest` hashes."""
+        return {
+            "format": CONTROL_FORMAT,
+            "audit_log_key": self.audit_log_key.to_text(),
+            "approvers": [
+                {"name": a.name, "key": a.key.to_text()}
+                for a in sorted(self.approvers, key=lambda a: a.name)
+            ],
+            "targets": {
+                rule.profile: {
+                    "approvals": rule.approvals,
+                    "max_duration_seconds": int(rule.max_duration.total_seconds()),
+                }
+                for rule in self.targets
+            },
+        }
+
+
+def control_policy_digest(policy: ControlPolicy) -> bytes:
+    """SHA-256 over ``b"sealog/control/v1\\n"`` + the sorted compact JSON of the policy.
+
+    Args:
+        policy: the policy.
+
+    Returns:
+        32 bytes, the value the launch configuration binds.
+    """
+    body = json.dumps(
+        policy.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    return hashlib.sha256(_DIGEST_PREFIX + body).digest()
+
+
+def parse_duration(text: str, *, what: str = "duration") -> timedelta:
+    """Parse ``"30s"``, ``"15m"``, ``"2h"`` or ``"1d"`` (a positive whole number and a unit).
+
+    Raises:
+        FormatError: any other form, or zero.
+    """
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise FormatError(f"{what}: expected a duration like 30s, 15m, 2h or 1d, got {text!r}")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest ``"2h"``-style form of a whole number of seconds (for messages)."""
+    seconds = int(value.total_seconds())
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def load_control_policy(path: Path) -> ControlPolicy:
+    """Read and check a control policy file.
+
+    Raises:
+        FormatError: missing or unreadable file, bad TOML, or a policy that breaks the schema;
+            the message names the file and the dotted key.
+    """
+    return parse_control_policy(read_text(path), source=str(path))
+
+
+def parse_control_policy(text: str, *, source: str = "control policy") -> ControlPolicy:
+    """Parse control policy TOML text.
+
+    Args:
+        text: the TOML text.
+        source: the name used in error messages (usually the file path).
+
+    Raises:
+        FormatError: bad TOML, an unknown or missing key, a value of the wrong type or out of
+            range, duplicate approvers.
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FormatError(f"{source}: not valid TOML ({exc})") from exc
+    r = _Reader(source)
+    r.keys(doc, "", required=("format", "audit_log_key", "approvers", "targets"), optional=())
+    version = r.integer(doc, "format")
+    if version != CONTROL_FORMAT:
+        raise FormatError(f"{source}: format: expected {CONTROL_FORMAT}, got {version}")
+    log_key = r.pubkey(doc, "audit_log_key")
+    raw_approvers = r.get(doc, "approvers", list, "an array of tables")
+    approvers: list[Approver] = []
+    for i, item in enumerate(raw_approvers):
+        where = f"approvers[{i}]"
+        table = r.check(item, where, dict, "a table")
+        r.keys(table, where + ".", required=("name", "key"), optional=())
+        name = r.string(table, "name", prefix=where + ".")
+        if not _NAME.fullmatch(name):
+            raise FormatError(
+                f"{source}: {where}.name: expected letters, digits, '.', '_' or '-' "
+                f"(at most 64), got {name!r}"
+            )
+        approvers.append(Approver(name, r.pubkey(table, "key", prefix=where + ".")))
+    raw_targets = r.get(doc, "targets", dict, "a table of target profiles")
+    targets: list[TargetRule] = []
+    for name, item in raw_targets.items():
+        where = f"targets.{name}"
+        if not _NAME.fullmatch(name):
+            raise FormatError(f"{source}: {where}: not a valid profile name")
+        table = r.check(item, where, dict, "a table")
+        r.keys(table, where + ".", required=("approvals", "max_duration"), optional=())
+        approvals = r.integer(table, "approvals", prefix=where + ".")
+        duration_text = r.string(table, "max_duration", prefix=where + ".")
+        duration = parse_duration(duration_text, what=f"{source}: {where}.max_duration")
+        targets.append(TargetRule(name, approvals, duration))
+    try:
+        return ControlPolicy(log_key, tuple(approvers), tuple(targets))
+    except FormatError as exc:
+        raise FormatError(f"{source}: {exc}") from exc
+
+
+_TYPE_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    str: "a string",
+    float: "a number",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def _type_name(value: object) -> str:
+    for kind, name in _TYPE_NAMES.items():
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+class _Reader:
+    """Typed access to a parsed TOML document with errors naming the file and dotted key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def keys(
+        self,
+        table: dict[str, Any],
+        prefix: str,
+        *,
+        required: tuple[str, ...],
+        optional: tuple[str, ...],
+    ) -> None:
+        allowed = required + optional
+        for key in table:
+            if key not in allowed:
+                raise FormatError(
+                    f"{self.source}: unknown key {prefix}{key} "
+                    f"(expected one of {', '.join(allowed)})"
+                )
+        for key in required:
+            if key not in table:
+                raise FormatError(f"{self.source}: missing key {prefix}{key}")
+
+    def check(self, value: Any, where: str, kind: type, expected: str) -> Any:
+        # bool is an int subclass in Python; a TOML boolean is never a valid integer here.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise FormatError(
+                f"{self.source}: {where}: expected {expected}, got {_type_name(value)}"
+            )
+        return value
+
+    def get(
+        self, table: dict[str, Any], key: str, kind: type, expected: str, prefix: str = ""
+    ) -> Any:
+        return self.check(table[key], prefix + key, kind, expected)
+
+    def integer(self, table: dict[str, Any], key: str, prefix: str = "") -> int:
+        value: int = self.get(table, key, int, "an integer", prefix)
+        return value
+
+    def string(self, table: dict[str, Any], key: str, prefix: str = "") -> str:
+        value: str = self.get(table, key, str, "a string", prefix)
+        return value
+
+    def pubkey(self, table: dict[str, Any], key: str, prefix: str = "") -> VerifyKey:
+        text = self.string(table, key, prefix)
+        return VerifyKey.from_text(text, source=f"{self.source}: {prefix}{key}")

@@ -1,0 +1,242 @@
+"""``sealog keygen``, ``read``, ``verify`` and ``host-view``: the owner's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sealog.attest import AppraisalPolicy
+from sealog.cli._common import guarded
+from sealog.errors import FormatError
+from sealog.host import host_view
+from sealog.owner import SessionReader, Verdict, verify_store
+from sealog.owner._render import print_record, print_verdict, record_json
+from sealog.owner._store_ops import readers
+from sealog.profile import resolve_profile
+from sealog.profile._model import LEVELS
+from sealog.seal._keys import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
+
+__all__ = ["host_view_cmd", "keygen", "read", "verify"]
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.command()
+@click.argument("prefix", type=_PATH)
+@click.option("--kem", type=click.Choice(KEMS), default="x25519", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing key files.")
+@guarded
+def keygen(prefix: Path, kem: str, force: bool) -> None:
+    """Write the owner's key pair: PREFIX.key (mode 0600) and PREFIX.pub."""
+    key = generate_owner_key(kem)
+    key_path, pub_path = write_key_pair(key, prefix, force=force)
+    click.echo(f"wrote {key_path} (private, keep it off the host) and {pub_path}")
+    click.echo(f"key id {key.public_key.key_id} ({kem})")
+
+
+def _level(name: str | None) -> int:
+    if name is None:
+        return 0
+    level = LEVELS.get(name.upper())
+    if level is None:
+        raise FormatError(f"unknown level {name!r}: expected one of {', '.join(LEVELS)}")
+    return level
+
+
+@click.command()
+@click.argument("store", type=_PATH)
+@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
+@click.option("--session", help="Only this session (an id or a unique prefix).")
+@click.option("--level", help="Only records at this level or above.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--follow", is_flag=True, help="Keep reading as frames arrive, until closed.")
+@guarded
+def read(
+    store: Path,
+    key_path: Path,
+    session: str | None,
+    level: str | None,
+    as_json: bool,
+    follow: bool,
+) -> None:
+    """Decrypt, verify and print the records of a store's sessions.
+
+    Records are printed only as far as they authenticate; a session that is not intact is
+    reported on stderr (exit 1, or 0 with a warning when it is merely unfinished).
+    """
+    min_level = _level(level)
+    key = OwnerPrivateKey.load(key_path)
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    worst = 0
+    for reader in readers(store, key, session):
+        _print_records(reader, console, min_level, as_json)
+        while follow and not reader.closed and not reader.failed:
+            time.sleep(0.2)
+            _print_records(reader, console, min_level, as_json)
+        verdict = reader.verdict()
+        if not verdict.ok:
+            print_verdict(err, verdict)
+            worst = max(worst, 0 if verdict.status == "truncated" else 1)
+    sys.exit(worst)
+
+
+def _print_records(reader: SessionReader, console: Console, min_level: int, as_json: bool) -> None:
+    launch = None
+    for record in reader.read():
+        if launch is None and reader.header is not None:
+            launch = reader.header.profile_name
+        if record.level < min_level:
+            continue
+        profile = reader.profile or ""
+        if as_json:
+            sys.stdout.write(record_json(reader.session, record, profile) + "\n")
+        else:
+            print_record(console, reader.session[:8], record, "" if profile == launch else profile)
+    sys.stdout.flush()
+
+
+@click.command()
+@click.argument("store", type=_PATH)
+@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
+@click.option("--session", help="Only this session (an id or a unique prefix).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
+@click.option("--require-profile", help="Fail sessions whose profile is looser than this one.")
+@click.option(
+    "--require-tee",
+    type=click.Choice(["snp", "tdx", "any"]),
+    help="Fail sessions without verified evidence from this TEE.",
+)
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=_PATH,
+    help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX). Repeatable.",
+)
+@click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
+@guarded
+def verify(
+    store: Path,
+    key_path: Path,
+    session: str | None,
+    as_json: bool,
+    require_profile: str | None,
+    require_tee: str | None,
+    trust_roots: tuple[Path, ...],
+    allow_debug_tee: bool,
+) -> None:
+    """Verify every session: exit 0 only when all are intact and closed (and, when asked,
+    attested as required), 1 on any integrity or attestation failure, 2 on bad input."""
+    key = OwnerPrivateKey.load(key_path)
+    policy = _appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
+    verdicts = verify_store(store, key, session, require=policy)
+    _report(verdicts, as_json)
+    sys.exit(0 if all(v.ok for v in verdicts) else 1)
+
+
+def _report(verdicts: list[Verdict], as_json: bool) -> None:
+    if as_json:
+        for v in verdicts:
+            sys.stdout.write(json.dumps(v.to_json()) + "\n")
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    for v in verdicts:
+        print_verdict(console, v)
+        if len(v.timeline) > 1:
+            for span in v.timeline:
+                console.print(f"    profile {span.describe()}", highlight=False)
+
+
+@click.command("host-view")
+@click.argument("store", type=_PATH)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@guarded
+def host_view_cmd(store: Path, as_json: bool) -> None:
+    """Show exactly what the host can read in a store: no key is used, nothing else is there."""
+    view = host_view(store)
+    if as_json:
+        out = [
+            {
+                "session": s.session,
+                "header": s.header,
+                "frames": s.frames,
+                "frame_sizes": list(s.frame_sizes),
+                "times": list(s.times),
+                "events": list(s.events),
+                "file_bytes": s.file_bytes,
+            }
+            for s in view.sessions
+        ]
+        sys.stdout.write(json.dumps(out, indent=1) + "\n")
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]What the host can read in {store}[/bold] (no key used). Records are sealed: "
+        "only their encrypted frames' sizes and arrival times are visible."
+    )
+    for s in view.sessions:
+        h = s.header
+        launch = h.get("launch", {}) if isinstance(h.get("launch"), dict) else {}
+        evidence = h.get("evidence") or {}
+        table = Table(title=f"session {s.session}", show_header=False, title_justify="left")
+        table.add_row("keep", str(h.get("keep", "?")))
+        table.add_row("profile", f"{launch.get('profile', '?')} ({launch.get('stage', '?')})")
+        table.add_row("profile digest", str(launch.get("profile_digest", "?")))
+        table.add_row("owner key id", str(launch.get("owner_key_id", "?")))
+        table.add_row(
+            "evidence", str(evidence.get("kind", "?") if isinstance(evidence, dict) else "?")
+        )
+        sizes = sorted(set(s.frame_sizes))
+        size_text = ", ".join(str(x) for x in sizes[:6]) + (" ..." if len(sizes) > 6 else "")
+        table.add_row("frames", f"{s.frames} (sizes in bytes: {size_text or '-'})")
+        if len(s.times) >= 2:
+            gaps = [b - a for a, b in zip(s.times, s.times[1:], strict=False)]
+            table.add_row(
+                "frame timing",
+                f"{s.times[-1] - s.times[0]:.1f} s span, gaps {min(gaps):.2f}..{max(gaps):.2f} s",
+            )
+        table.add_row("sealed bytes", str(s.file_bytes))
+        table.add_row("host events", str(len(s.events)))
+        console.print(table)
+        for event in s.events:
+            console.print("  " + json.dumps(event, sort_keys=True), highlight=False)
+
+
+def _appraisal_policy(
+    require_profile: str | None,
+    require_tee: str | None,
+    trust_roots: tuple[Path, ...],
+    allow_debug_tee: bool,
+) -> AppraisalPolicy | None:
+    if require_profile is None and require_tee is None and not trust_roots:
+        return None
+    from cryptography import x509  # noqa: PLC0415 - only when appraising
+
+    snp_chains: list[bytes] = []
+    tdx_roots: list[bytes] = []
+    for path in trust_roots:
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
+        try:
+            certs = x509.load_pem_x509_certificates(pem)
+        except ValueError as exc:
+            raise FormatError(f"{path}: not a PEM certificate file") from exc
+        # An AMD chain is the ASK then the ARK; a TDX trust root is one self-signed CA.
+        (snp_chains if len(certs) >= 2 else tdx_roots).append(pem)
+    stage = resolve_profile(require_profile).stage.value if require_profile else None
+    return AppraisalPolicy(
+        require_tee=require_tee,  # type: ignore[arg-type]
+        min_stage=stage,
+        snp_chains=tuple(snp_chains),
+        tdx_roots=tuple(tdx_roots),
+        allow_debug_tee=allow_debug_tee,
+    )
