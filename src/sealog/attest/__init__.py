@@ -11,9 +11,17 @@ from sealog.attest._appraise import (
     AttestedHeader,
     Check,
     appraise,
+    load_appraisal_policy,
     require,
 )
 from sealog.attest._chain import load_certificate, load_pem_chain
+from sealog.attest._inspect import (
+    evidence_fields,
+    load_evidence,
+    parse_evidence,
+    parse_report_data,
+    verify_evidence_files,
+)
 from sealog.attest._providers import (
     NONE_STATEMENT,
     PROVIDER_NAMES,
@@ -68,12 +76,18 @@ __all__ = [
     "TsmProvider",
     "appraise",
     "auto_provider",
+    "evidence_fields",
+    "load_appraisal_policy",
     "load_certificate",
+    "load_evidence",
     "load_pem_chain",
     "looks_like_snp_report",
     "looks_like_tdx_quote",
+    "parse_evidence",
+    "parse_report_data",
     "provider_by_name",
     "require",
+    "verify_evidence_files",
     "verify_snp_report",
     "verify_tdx_quote",
 ]

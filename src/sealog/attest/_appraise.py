@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from cryptography import x509
 
+from sealog._files import read_bytes
 from sealog.attest._chain import load_certificate, load_pem_chain
 from sealog.attest._snp import SnpCertTable, SnpReport, verify_snp_report
 from sealog.attest._tdx import TdxQuote, verify_tdx_quote
 from sealog.errors import AttestationError, Error, FormatError, PolicyError
-from sealog.profile._model import LADDER
+from sealog.profile import LADDER, resolve_profile
 from sealog.seal import Evidence
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "AttestedHeader",
     "Check",
     "appraise",
+    "load_appraisal_policy",
     "require",
 ]
 
@@ -216,6 +219,44 @@ def _verify_tdx(evidence: Evidence, policy: AppraisalPolicy, now: datetime.datet
     verdict.ok = True
     verdict.reason = "TDX quote signed by a QE whose PCK chains to a trusted Intel root"
     return verdict
+
+
+def load_appraisal_policy(
+    require_profile: str | None = None,
+    require_tee: str | None = None,
+    trust_roots: tuple[Path, ...] = (),
+    allow_debug_tee: bool = False,
+) -> AppraisalPolicy | None:
+    """The policy that ``verify --require-profile/--require-tee/--trust-root`` stand for.
+
+    Trust-root files are sorted by shape: an AMD chain is the ASK then the ARK (two or more
+    certificates); a TDX trust root is one self-signed CA.
+
+    Returns:
+        The policy, or None when nothing is required.
+
+    Raises:
+        FormatError: an unreadable trust-root file, or not PEM certificates; an unknown profile.
+    """
+    if require_profile is None and require_tee is None and not trust_roots:
+        return None
+    snp_chains: list[bytes] = []
+    tdx_roots: list[bytes] = []
+    for path in trust_roots:
+        pem = read_bytes(path, "a PEM certificate file")
+        try:
+            certs = x509.load_pem_x509_certificates(pem)
+        except ValueError as exc:
+            raise FormatError(f"{path}: not a PEM certificate file") from exc
+        (snp_chains if len(certs) >= 2 else tdx_roots).append(pem)
+    stage = resolve_profile(require_profile).stage.value if require_profile else None
+    return AppraisalPolicy(
+        require_tee=require_tee,  # type: ignore[arg-type]
+        min_stage=stage,
+        snp_chains=tuple(snp_chains),
+        tdx_roots=tuple(tdx_roots),
+        allow_debug_tee=allow_debug_tee,
+    )
 
 
 def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:

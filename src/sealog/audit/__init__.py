@@ -25,6 +25,7 @@ from sealog.audit._orders import (
     OrderInclusion,
     OrderSignature,
     check_order,
+    format_time,
     order_digest,
 )
 from sealog.audit._policy import (
@@ -62,6 +63,7 @@ __all__ = [
     "consistency_proof",
     "control_policy_digest",
     "format_duration",
+    "format_time",
     "inclusion_proof",
     "leaf_hash",
     "load_control_policy",

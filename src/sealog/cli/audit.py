@@ -20,11 +20,13 @@ from sealog.audit import (
     SigningKey,
     VerifyKey,
     check_order,
+    format_duration,
+    format_time,
+    load_control_policy,
     order_digest,
+    parse_duration,
     write_key_pair,
 )
-from sealog.audit._orders import format_time
-from sealog.audit._policy import format_duration, load_control_policy, parse_duration
 from sealog.cli._common import guarded
 from sealog.errors import FormatError
 

@@ -13,42 +13,19 @@ from rich.text import Text
 
 from sealog.cli._common import fail, guarded
 from sealog.errors import FormatError
-from sealog.host._store import Store
-from sealog.owner._diff import DiffResult, Located, diff_sessions
-from sealog.owner._reader import Verdict
-from sealog.owner._render import _LEVEL_STYLE
-from sealog.owner._store_ops import readers
-from sealog.seal._keys import OwnerPrivateKey
-from sealog.seal._records import Record
+from sealog.owner import (
+    LEVEL_STYLE,
+    DiffResult,
+    Located,
+    OwnerPrivateKey,
+    Record,
+    diff_sessions,
+    load_session,
+)
 
 __all__ = ["diff"]
 
 _PATH = click.Path(path_type=Path)
-
-
-def _split(spec: str) -> tuple[Path, str | None]:
-    """``STORE[:SESSION]``: a path that exists is a store, whatever colons it holds."""
-    if Path(spec).exists() or ":" not in spec:
-        return Path(spec), None
-    store, _, session = spec.rpartition(":")
-    if not store or not session:
-        raise FormatError(f"{spec!r}: expected STORE or STORE:SESSION")
-    return Path(store), session
-
-
-def _load(spec: str, key: OwnerPrivateKey) -> tuple[str, list[Record], Verdict]:
-    """A name for the session ``spec`` names, its authenticated records, and its verdict."""
-    store_path, session = _split(spec)
-    if session is None:
-        store = Store.open(store_path)
-        count = len(store.sessions())
-        if count > 1:
-            raise FormatError(
-                f"{store_path}: store has {count} sessions: name one with STORE:SESSION"
-            )
-    (reader,) = readers(store_path, key, session)
-    records = list(reader.read())
-    return f"{store_path} session {reader.session}", records, reader.verdict()
 
 
 def _fields_text(record: Record) -> str:
@@ -61,7 +38,7 @@ def _line(item: Located, marker: str = " ") -> Text:
     record = item.record
     line = Text()
     line.append(f"{marker} {item.index:>5}  ")
-    line.append(f"{record.level_name:<8} ", style=_LEVEL_STYLE.get(record.level_name, ""))
+    line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
     line.append(f"{record.source}:{record.logger} ", style="cyan")
     line.append(record.message)
     line.append(_fields_text(record), style="dim")
@@ -141,8 +118,8 @@ def diff(a: str, b: str, key_path: Path, as_json: bool, context: int) -> None:
     if context < 0:
         raise FormatError(f"--context must be 0 or more records, not {context}")
     key = OwnerPrivateKey.load(key_path)
-    name_a, records_a, verdict_a = _load(a, key)
-    name_b, records_b, verdict_b = _load(b, key)
+    name_a, records_a, verdict_a = load_session(a, key)
+    name_b, records_b, verdict_b = load_session(b, key)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for label, verdict in (("A", verdict_a), ("B", verdict_b)):
         if not verdict.ok:

@@ -11,16 +11,21 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from sealog.attest import AppraisalPolicy
+from sealog.attest import load_appraisal_policy
 from sealog.cli._common import guarded
 from sealog.errors import FormatError
 from sealog.host import host_view
-from sealog.owner import SessionReader, Verdict, verify_store
-from sealog.owner._render import print_record, print_verdict, record_json
-from sealog.owner._store_ops import readers
-from sealog.profile import resolve_profile
-from sealog.profile._model import LEVELS
-from sealog.seal._keys import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
+from sealog.owner import (
+    SessionReader,
+    Verdict,
+    print_record,
+    print_verdict,
+    readers,
+    record_json,
+    verify_store,
+)
+from sealog.profile import LEVELS
+from sealog.seal import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
 
 __all__ = ["host_view_cmd", "keygen", "read", "verify"]
 
@@ -135,7 +140,7 @@ def verify(
     """Verify every session: exit 0 only when all are intact and closed (and, when asked,
     attested as required), 1 on any integrity or attestation failure, 2 on bad input."""
     key = OwnerPrivateKey.load(key_path)
-    policy = _appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
+    policy = load_appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
     verdicts = verify_store(store, key, session, require=policy)
     _report(verdicts, as_json)
     sys.exit(0 if all(v.ok for v in verdicts) else 1)
@@ -207,36 +212,3 @@ def host_view_cmd(store: Path, as_json: bool) -> None:
         console.print(table)
         for event in s.events:
             console.print("  " + json.dumps(event, sort_keys=True), highlight=False)
-
-
-def _appraisal_policy(
-    require_profile: str | None,
-    require_tee: str | None,
-    trust_roots: tuple[Path, ...],
-    allow_debug_tee: bool,
-) -> AppraisalPolicy | None:
-    if require_profile is None and require_tee is None and not trust_roots:
-        return None
-    from cryptography import x509  # noqa: PLC0415 - only when appraising
-
-    snp_chains: list[bytes] = []
-    tdx_roots: list[bytes] = []
-    for path in trust_roots:
-        try:
-            pem = path.read_bytes()
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-        try:
-            certs = x509.load_pem_x509_certificates(pem)
-        except ValueError as exc:
-            raise FormatError(f"{path}: not a PEM certificate file") from exc
-        # An AMD chain is the ASK then the ARK; a TDX trust root is one self-signed CA.
-        (snp_chains if len(certs) >= 2 else tdx_roots).append(pem)
-    stage = resolve_profile(require_profile).stage.value if require_profile else None
-    return AppraisalPolicy(
-        require_tee=require_tee,  # type: ignore[arg-type]
-        min_stage=stage,
-        snp_chains=tuple(snp_chains),
-        tdx_roots=tuple(tdx_roots),
-        allow_debug_tee=allow_debug_tee,
-    )

@@ -1,19 +1,37 @@
 """The owner's side: read, verify, and what the host can see."""
 
-from sealog.owner._diff import DiffResult, diff_sessions
+from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
 from sealog.owner._reader import INTACT, SessionReader, Verdict
-from sealog.owner._store_ops import read_store, verify_store
+from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
+from sealog.owner._store_ops import (
+    load_session,
+    read_store,
+    readers,
+    split_session_spec,
+    verify_store,
+)
 from sealog.owner._timeline import ProfileSpan
 from sealog.seal._keys import OwnerPrivateKey
+from sealog.seal._records import Record
 
 __all__ = [
     "INTACT",
+    "LEVEL_STYLE",
     "DiffResult",
+    "Divergence",
+    "Located",
     "OwnerPrivateKey",
     "ProfileSpan",
+    "Record",
     "SessionReader",
     "Verdict",
     "diff_sessions",
+    "load_session",
+    "print_record",
+    "print_verdict",
     "read_store",
+    "readers",
+    "record_json",
+    "split_session_spec",
     "verify_store",
 ]

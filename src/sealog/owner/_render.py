@@ -12,7 +12,7 @@ from rich.text import Text
 from sealog.owner._reader import Verdict
 from sealog.seal._records import Record
 
-__all__ = ["print_record", "print_verdict", "record_json"]
+__all__ = ["LEVEL_STYLE", "print_record", "print_verdict", "record_json"]
 
 #: One encoder for every line: json.dumps would build a new one per record when given options.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -20,7 +20,8 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 #: Fields too long for a terminal line (the sealed control policy, order bundles): --json has them.
 _LONG_FIELDS = frozenset({"policy", "bundle"})
 
-_LEVEL_STYLE = {
+#: The rich style of each level name, shared by every command that prints records.
+LEVEL_STYLE = {
     "DEBUG": "dim",
     "INFO": "green",
     "WARNING": "yellow",
@@ -41,7 +42,7 @@ def print_record(console: Console, session: str, record: Record, profile: str = 
     when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     line = Text()
     line.append(f"{when} ", style="dim")
-    line.append(f"{record.level_name:<8} ", style=_LEVEL_STYLE.get(record.level_name, ""))
+    line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
     if profile:
         line.append(f"[{profile}] ", style="magenta")
     line.append(f"{record.source}:{record.logger} ", style="cyan")

@@ -16,7 +16,7 @@ from sealog.seal._container import Entry, iter_entries
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
 
-__all__ = ["read_store", "verify_store"]
+__all__ = ["load_session", "read_store", "readers", "split_session_spec", "verify_store"]
 
 
 class _SpliceIndex:
@@ -112,3 +112,39 @@ def read_store(
         for record in reader.read():
             if record.level >= min_level:
                 yield reader, record
+
+
+def split_session_spec(spec: str) -> tuple[Path, str | None]:
+    """``STORE[:SESSION]``: a path that exists is a store, whatever colons it holds.
+
+    Raises:
+        FormatError: a colon with nothing on one side of it.
+    """
+    if Path(spec).exists() or ":" not in spec:
+        return Path(spec), None
+    store, _, session = spec.rpartition(":")
+    if not store or not session:
+        raise FormatError(f"{spec!r}: expected STORE or STORE:SESSION")
+    return Path(store), session
+
+
+def load_session(spec: str, key: OwnerPrivateKey) -> tuple[str, list[Record], Verdict]:
+    """Read the one session ``STORE[:SESSION]`` names.
+
+    Returns:
+        A name for it (store and session id), its authenticated records, and its verdict.
+
+    Raises:
+        FormatError: no such store or session, or a store of several sessions without one named.
+    """
+    store_path, session = split_session_spec(spec)
+    if session is None:
+        count = len(Store.open(store_path).sessions())
+        if count > 1:
+            raise FormatError(
+                f"{store_path}: store has {count} sessions: name one with STORE:SESSION"
+            )
+    (reader,) = readers(store_path, key, session)
+    records = list(reader.read())
+    return f"{store_path} session {reader.session}", records, reader.verdict()
+

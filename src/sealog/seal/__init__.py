@@ -2,7 +2,13 @@
 
 from sealog.seal._evidence import REPORT_DATA_SIZE, Evidence
 from sealog.seal._header import Header, LaunchConfig
-from sealog.seal._keys import KEMS, OwnerPrivateKey, OwnerPublicKey, generate_owner_key
+from sealog.seal._keys import (
+    KEMS,
+    OwnerPrivateKey,
+    OwnerPublicKey,
+    generate_owner_key,
+    write_key_pair,
+)
 from sealog.seal._records import ExceptionInfo, Record
 from sealog.seal._session_file import read_session_header
 
@@ -18,4 +24,5 @@ __all__ = [
     "Record",
     "generate_owner_key",
     "read_session_header",
+    "write_key_pair",
 ]
