@@ -6,6 +6,7 @@ Importing ``sealog`` needs only the standard library (it is imported inside work
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from sealog.errors import (
@@ -22,9 +23,13 @@ from sealog.keep._handler import SealogHandler
 from sealog.keep._secret import Secret, secret
 
 if TYPE_CHECKING:
-    from sealog._api import Session, open_session
+    from sealog._api import RunResult, Session, open_session, run_keep
 
-__version__ = "0.1.0"
+try:
+    # The version is defined once, in pyproject.toml; the installed metadata carries it.
+    __version__ = _metadata.version("sealog")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
+    __version__ = "0+unknown"
 
 __all__ = [
     "AttestationError",
@@ -33,6 +38,7 @@ __all__ = [
     "Error",
     "FormatError",
     "PolicyError",
+    "RunResult",
     "SealogHandler",
     "Secret",
     "Session",
@@ -40,12 +46,13 @@ __all__ = [
     "VerificationError",
     "__version__",
     "open_session",
+    "run_keep",
     "secret",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("open_session", "Session"):
+    if name in ("open_session", "run_keep", "RunResult", "Session"):
         from sealog import _api  # noqa: PLC0415 - keeps `import sealog` free of cryptography
 
         return getattr(_api, name)

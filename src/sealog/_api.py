@@ -1,22 +1,30 @@
-"""Starting a sealed session from Python, for services that do not use ``sealog run``."""
+"""Starting sealed sessions from Python: in-process (:func:`open_session`) or around a command
+(:func:`run_keep`, what ``sealog run`` does). Both go through one starter, :func:`_start`."""
 
 from __future__ import annotations
 
 import atexit
 import logging
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from sealog.audit import ControlPolicy, control_policy_digest, load_control_policy
+from sealog.errors import FormatError
+from sealog.host import Store
 from sealog.keep._handler import SealogHandler
 from sealog.keep._host_channel import HostChannel
+from sealog.keep._runtime import ControlSetup, RunResult, run_workload
 from sealog.keep._session import SealedSession
-from sealog.profile import Profile, resolve_profile
+from sealog.profile import Profile, builtin_names, resolve_profile
+from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPublicKey
 from sealog.seal._writer import Attester, start_profile_session
 
-__all__ = ["Session", "open_session"]
+__all__ = ["RunResult", "Session", "open_session", "run_keep"]
 
 
 class Session:
@@ -101,16 +109,11 @@ def open_session(
         sealog.FormatError: a bad key, profile or store.
         sealog.AttestationUnavailable: the provider cannot run here.
     """
-    from sealog.host._store import Store  # noqa: PLC0415 - the host side, loaded on use
-
-    if not isinstance(owner, OwnerPublicKey):
-        owner = OwnerPublicKey.load(Path(owner))
-    if not isinstance(profile, Profile):
-        profile = resolve_profile(str(profile))
-    store_obj = Store.create(Path(store))
-    attester = _attester(attest) if isinstance(attest, str) else attest
-    header, sealer = start_profile_session(owner, profile, attester, keep_id=keep_id)
-    sink = store_obj.new_session(header)
+    started = _start(owner, store, profile, attest, keep_id)
+    profile = started.profile
+    header, sealer = started.start(started.attester)
+    sink = started.store.new_session(header)
+    store_obj = started.store
     sid = header.session_hex
     host = HostChannel(
         host_stream if host_stream is not None else sys.stderr,
@@ -139,3 +142,119 @@ def open_session(
 
 def _provider_name(header: Header) -> str:
     return header.evidence.provider if header.evidence else "none"
+
+
+@dataclass(frozen=True)
+class _Started:
+    """What both ways of starting a session resolve before the first frame."""
+
+    owner: OwnerPublicKey
+    profile: Profile
+    profile_ref: str
+    store: Store
+    attester: Attester
+    keep_id: str
+    control_digest: bytes
+
+    def start(self, attester: Attester) -> tuple[Header, FrameSealer]:
+        return start_profile_session(
+            self.owner,
+            self.profile,
+            attester,
+            keep_id=self.keep_id,
+            control_digest=self.control_digest,
+        )
+
+
+def _start(
+    owner: OwnerPublicKey | str | Path,
+    store: str | Path,
+    profile: Profile | str | Path,
+    attest: str | Attester,
+    keep_id: str,
+    control: ControlPolicy | None = None,
+) -> _Started:
+    """Resolve the owner key, profile, store and attester of a new session (bad input raises
+    :class:`~sealog.FormatError` before anything is written)."""
+    if not isinstance(owner, OwnerPublicKey):
+        owner = OwnerPublicKey.load(Path(owner))
+    if isinstance(profile, Profile):
+        ref = profile.name
+    else:
+        text = str(profile)
+        # The workload's interpreter resolves the profile again: a built-in by name, a file by
+        # absolute path, so a change of working folder in between cannot make it read another.
+        ref = text if text in builtin_names() else str(Path(text).resolve())
+        profile = resolve_profile(text)
+    attester = _attester(attest) if isinstance(attest, str) else attest
+    return _Started(
+        owner=owner,
+        profile=profile,
+        profile_ref=ref,
+        store=Store.create(Path(store)),
+        attester=attester,
+        keep_id=keep_id,
+        control_digest=control_policy_digest(control) if control is not None else b"",
+    )
+
+
+def run_keep(
+    cmd: Sequence[str],
+    owner: OwnerPublicKey | str | Path,
+    store: str | Path = "sealog-store",
+    profile: str | Path = "production",
+    *,
+    attest: str | Attester = "none",
+    keep_id: str = "keep",
+    control_policy: str | Path | None = None,
+    control_dir: str | Path | None = None,
+    host_stream: TextIO | None = None,
+) -> RunResult:
+    """Run ``cmd`` as a workload in a new sealed session (what ``sealog run`` does).
+
+    Args:
+        cmd: the workload's command line.
+        owner: the owner's public key, or the path of its ``.pub`` file.
+        store: the store folder (created if needed).
+        profile: a built-in profile name or a TOML file (the workload's interpreter loads the
+            same one).
+        attest: an attestation provider name or a callable returning evidence.
+        keep_id: a name for this Keep (not secret).
+        control_policy: the control policy file, if change orders are accepted.
+        control_dir: the folder the host feeds with order bundles (with ``control_policy``).
+        host_stream: where host-channel events go (default: stderr).
+
+    Returns:
+        How the run ended: the exit code to use, the session id, frames sealed.
+
+    Raises:
+        sealog.FormatError: bad input, before the workload starts.
+    """
+    if not cmd:
+        raise FormatError("no command given: sealog run --owner PUB [OPTIONS] -- CMD [ARG...]")
+    control = _control(control_policy, control_dir, keep_id)
+    started = _start(owner, store, profile, attest, keep_id, control.policy if control else None)
+    return run_workload(
+        cmd,
+        profile=started.profile,
+        profile_ref=started.profile_ref,
+        start=started.start,
+        sink_for=started.store.new_session,
+        attester=started.attester,
+        host_stream=host_stream if host_stream is not None else sys.stderr,
+        record_event=started.store.append_event,
+        control=control,
+    )
+
+
+def _control(
+    policy: str | Path | None, folder: str | Path | None, keep_id: str
+) -> ControlSetup | None:
+    if policy is None and folder is None:
+        return None
+    if policy is None or folder is None:
+        raise FormatError("--control and --control-policy go together")
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FormatError(f"{folder}: control folder does not exist")
+    return ControlSetup(folder, load_control_policy(Path(policy)), keep_id)

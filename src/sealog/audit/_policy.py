@@ -35,7 +35,7 @@ import hashlib
 import json
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -181,11 +181,14 @@ class ControlPolicy:
         audit_log_key: the audit log's public key; tree heads must verify with it.
         approvers: the approvers, in file order.
         targets: one rule per profile name that may be switched to, sorted by name.
+        text: the TOML text it was parsed from: the Keep seals exactly what it enforces, so
+            the owner checks orders against the same bytes (empty when built in code).
     """
 
     audit_log_key: VerifyKey
     approvers: tuple[Approver, ...]
     targets: tuple[TargetRule, ...]
+    text: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names: set[str] = set()
@@ -344,7 +347,7 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         duration = parse_duration(duration_text, what=f"{source}: {where}.max_duration")
         targets.append(TargetRule(name, approvals, duration))
     try:
-        return ControlPolicy(log_key, tuple(approvers), tuple(targets))
+        return ControlPolicy(log_key, tuple(approvers), tuple(targets), text)
     except FormatError as exc:
         raise FormatError(f"{source}: {exc}") from exc
 

@@ -68,14 +68,13 @@ class ControlSetup:
 
     Attributes:
         folder: the control folder the host feeds with order bundles.
-        policy: the control policy (part of the launch configuration).
-        policy_text: its file's text, sealed at session start so the owner can check orders.
+        policy: the control policy (part of the launch configuration); its text is sealed at
+            session start so the owner can check orders.
         keep_id: this Keep's id, as orders name it.
     """
 
     folder: Path
     policy: ControlPolicy
-    policy_text: str
     keep_id: str
 
 
@@ -254,7 +253,7 @@ def _supervise(
             {
                 "event": "control.policy",
                 "digest": control_policy_digest(control.policy).hex(),
-                "policy": control.policy_text,
+                "policy": control.policy.text,
             },
             logger=CONTROL_LOGGER,
             source="sealog",
