@@ -63,6 +63,7 @@ class Session:
             self._logger.removeHandler(self.handler)
             self._logger = None
         if not self.sealed.closed:
+            self.handler.flush()
             self.sealed.close()
             self.host.emit("keep.closed", frames=self.sealed.frames)
 

@@ -20,6 +20,7 @@ from sealog.keep._handler import SealogHandler
 from sealog.keep._shape import Shaper
 from sealog.profile import Profile, resolve_profile
 from sealog.seal._records import Record
+from sealog.seal._row import Row
 
 __all__ = ["Captured", "capture_records"]
 
@@ -49,7 +50,7 @@ class _Sink:
         self._shaper = shaper
         self._out = out
 
-    def submit(self, row: list[Any]) -> None:
+    def submit(self, row: Row) -> None:
         shaped = self._shaper.shape(row)
         if shaped is not None:
             self._out.append(Record.from_row(shaped))

@@ -1,20 +1,67 @@
-"""Running the real ``sealog`` command in tests."""
+"""Running the ``sealog`` command in tests.
+
+:func:`sealog` runs the real click entry point in this process (starting an interpreter per
+command made the suite four times slower); :func:`sealog_subprocess` runs ``python -m sealog``
+for the end-to-end tests that need a separate process (signals, a second reader).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from sealog.cli import main
 from sealog.profile import builtin_text
 
 SEALOG = [sys.executable, "-m", "sealog"]
 
 
-def sealog(*args: str | Path, timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
-    """Run ``sealog ARGS`` to completion, capturing text output."""
+@contextlib.contextmanager
+def _working_folder(cwd: str | Path | None) -> Iterator[None]:
+    if cwd is None:
+        yield
+        return
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def sealog(
+    *args: str | Path,
+    cwd: str | Path | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``sealog ARGS`` in-process through the click entry point, capturing text output.
+
+    An exception escaping the command (a traceback a user would see) fails the test. A
+    command given its own environment runs in a new process (the environment is the process's).
+    """
+    if env is not None:
+        return sealog_subprocess(*args, cwd=cwd, input=input, env=env)
+    argv = [str(a) for a in args]
+    with _working_folder(cwd):
+        result = CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
+    return subprocess.CompletedProcess(
+        ["sealog", *argv], result.exit_code, result.stdout, result.stderr
+    )
+
+
+def sealog_subprocess(
+    *args: str | Path, timeout: float = 60, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m sealog ARGS`` to completion in a new process, capturing text output."""
     return subprocess.run(
         [*SEALOG, *map(str, args)],
         capture_output=True,

@@ -1,23 +1,17 @@
-"""``sealog attest`` as a user runs it: the real console entry point in a subprocess."""
+"""``sealog attest`` as a user runs it, through the real click entry point."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clihelp import sealog
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sealog", "attest", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return sealog("attest", *args)
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:

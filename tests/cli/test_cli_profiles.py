@@ -1,25 +1,15 @@
-"""``sealog profiles``: run as a user would, through the real console entry point."""
+"""``sealog profiles``: run as a user would, through the real click entry point."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clihelp import sealog, sealog_subprocess
 
 from sealog.profile import builtin_names, builtin_profile, builtin_text, profile_digest
-
-
-def sealog(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sealog", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -133,6 +123,6 @@ def test_show_an_unknown_name_lists_the_builtins() -> None:
 
 
 def test_debug_flag_gives_a_traceback_instead() -> None:
-    result = sealog("--debug", "profiles", "show", "prod")
+    result = sealog_subprocess("--debug", "profiles", "show", "prod")
     assert result.returncode != 0
     assert "Traceback" in result.stderr

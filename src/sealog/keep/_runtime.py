@@ -30,15 +30,18 @@ from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
 from sealog.audit._policy import ControlPolicy, control_policy_digest
+from sealog.errors import FormatError
 from sealog.keep._control_channel import CONTROL_LOGGER, ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
+from sealog.keep._host_rules import HostRules
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
 from sealog.keep._workload import ENV_VAR
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header
+from sealog.seal._row import Row, make_row
 from sealog.seal._writer import Attester
 
 __all__ = ["RunResult", "is_python", "run_workload"]
@@ -97,29 +100,35 @@ def _bootstrap_dir() -> str:
 
 
 class _Relay:
-    """Moves rows from the workload into the sealed session, and events to the host."""
+    """Moves rows from the workload into the sealed session, and events to the host.
+
+    Rows from the workload's record channel are checked and re-stamped here
+    (:meth:`Row.from_workload`): this is the boundary between the workload and the runtime.
+    """
 
     def __init__(self, sealed: SealedSession, profile: Profile, host: HostChannel, echo: bool):
         self.sealed = sealed
         self.host = host
         self.echo = echo
         self.uncaught = False
+        self.refused = 0
+        self.rules = HostRules(profile, seal=sealed.submit)
         self.apply(profile)
 
     def apply(self, profile: Profile) -> None:
         """Follow a profile switch: the host's rules and where ring dumps are shaped."""
         self.profile = profile
-        self._host_min = (
-            profile.host_rules.min_level if profile.host is not HostClear.EVENTS else 99
-        )
-        self._host_records = profile.host is HostClear.RECORDS
+        self.rules.flush()
+        self.rules = HostRules(profile, seal=self.sealed.submit)
 
     def ring(self, rows: list[Any]) -> None:
         """Seal the workload's flight recorder, shaped by the ring's own rules."""
         rules = self.profile.ring or self.profile.owner
         shaper = Shaper(rules)
-        shaped = [r for r in (shaper.shape(row) for row in rows if _is_row(row)) if r is not None]
-        note = [
+        shaped = [
+            r for r in (shaper.shape(row) for row in self._checked(rows)) if r is not None
+        ]
+        note = make_row(
             time.time(),
             30,
             "sealog",
@@ -128,56 +137,72 @@ class _Relay:
             None,
             None,
             {"event": "ring.sealed", "records": len(shaped)},
-        ]
+        )
         self.sealed.submit_shaped([note, *shaped])
 
-    def row(self, row: list[Any]) -> None:
-        if row[3] == "sealog.uncaught":
+    def _checked(self, rows: list[Any]) -> list[Row]:
+        out = []
+        for value in rows:
+            try:
+                out.append(Row.from_workload(value))
+            except FormatError:
+                self.refused += 1
+        return out
+
+    def row(self, row: Row) -> None:
+        if row.logger == "sealog.uncaught":
             self.uncaught = True
         self.sealed.submit(row)
-        if row[1] >= self._host_min:
-            if self._host_records:
-                if row[3] not in ("stdout", "stderr"):
-                    self.host.emit(
-                        "keep.log",
-                        level=_level_name(row[1]),
-                        logger=str(row[3]),
-                        message=str(row[4]),
-                    )
-            else:
-                self.host.emit("keep.error", code="workload.error")
+        if row.level >= self.rules.min_level and row.logger not in ("stdout", "stderr"):
+            event = self.rules.event(row)
+            if event is not None:
+                self.host.emit(event[0], **event[1])
 
     def pump_records(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as fh:
             for line in fh:
                 try:
                     rows = json.loads(line)
-                except ValueError:
-                    continue  # a workload cannot corrupt the session, only its own rows
+                except (ValueError, RecursionError):
+                    # A workload cannot corrupt the session, only lose its own rows.
+                    self.refused += 1
+                    continue
                 if isinstance(rows, dict) and isinstance(rows.get("ring"), list):
                     self.ring(rows["ring"])
                 elif isinstance(rows, list):
-                    for row in rows:
-                        if _is_row(row):
-                            self.row(row)
+                    for row in self._checked(rows):
+                        self.row(row)
+                else:
+                    self.refused += 1
 
     def pump_lines(self, stream: IO[bytes], name: str, level: int, out: IO[str]) -> None:
         for raw in stream:
             text = raw.decode("utf-8", "replace").rstrip("\n")
-            self.row([time.time(), level, "workload", name, text, None, None, None])
+            row = make_row(time.time(), level, "workload", name, text)
+            self.row(row)
             if self.echo:
-                out.write(text + "\n")
-                out.flush()
+                clear = self.rules.line(row)
+                if clear is not None:
+                    out.write(clear + "\n")
+                    out.flush()
 
-
-def _is_row(row: object) -> bool:
-    return isinstance(row, list) and len(row) == 8 and isinstance(row[1], int)
-
-
-def _level_name(level: int) -> str:
-    return {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(
-        level, str(level)
-    )
+    def finish(self) -> None:
+        """Seal what the host was not told and what the workload sent that was refused."""
+        self.rules.flush()
+        if self.refused:
+            self.sealed.submit(
+                make_row(
+                    time.time(),
+                    30,
+                    "sealog",
+                    "sealog.session",
+                    f"{self.refused} malformed rows from the workload were refused",
+                    None,
+                    None,
+                    {"refused_rows": self.refused},
+                )
+            )
+            self.refused = 0
 
 
 def run_workload(
@@ -341,6 +366,7 @@ def _supervise(
     if status < 0:
         fields["signal"] = signal.Signals(-status).name
     _runtime_record(sealed, 20 if code == 0 else 40, f"workload exited with {code}", fields)
+    relay.finish()
     sealed.close({"exit_code": code})
     if status == 0:
         host.emit("keep.exited", status=0)
@@ -402,7 +428,7 @@ def _runtime_record(
     logger: str = "sealog.runtime",
     source: str = "runtime",
 ) -> None:
-    sealed.submit([time.time(), level, source, logger, message, None, None, fields])
+    sealed.submit(make_row(time.time(), level, source, logger, message, None, None, fields))
 
 
 def _cleanup(boot: str | None) -> None:

@@ -27,6 +27,7 @@ from sealog.keep._shape import Shaper
 from sealog.profile._model import Destination, StreamSettings
 from sealog.seal._frames import FrameSealer
 from sealog.seal._records import encode_batch
+from sealog.seal._row import Row, make_row
 
 __all__ = ["FrameSink", "SealedSession"]
 
@@ -74,7 +75,7 @@ class SealedSession:
         self._stream = stream
         self._cover = stream.cover_traffic
         self._capacity = sealer.capacity or _MAX_UNPADDED
-        self._queue: collections.deque[list[Any]] = collections.deque()
+        self._queue: collections.deque[Row] = collections.deque()
         self._pending = bytearray()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -101,7 +102,7 @@ class SealedSession:
             self._drain()
             self._shaper = Shaper(owner)
 
-    def submit_shaped(self, rows: list[list[Any]]) -> None:
+    def submit_shaped(self, rows: list[Row]) -> None:
         """Hand over rows already shaped for the owner (the flight recorder's contents)."""
         with self._lock:
             self._drain()
@@ -112,7 +113,7 @@ class SealedSession:
             self.flush()
 
     # -- the hot path ----------------------------------------------------------------------
-    def submit(self, row: list[Any]) -> None:
+    def submit(self, row: Row) -> None:
         """Hand one row over. Returns at once, except for ERROR and above without cover traffic,
         which are sealed and written before this returns."""
         queue = self._queue
@@ -167,12 +168,13 @@ class SealedSession:
             self.records += len(rows)
             self._pending += encode_batch(rows)
 
-    def _note(self, message: str, key: str, count: int) -> list[Any]:
-        return [time.time(), 30, "sealog", "sealog.session", message, None, None, {key: count}]
+    def _note(self, message: str, key: str, count: int) -> Row:
+        fields = {key: count}
+        return make_row(time.time(), 30, "sealog", "sealog.session", message, None, None, fields)
 
-    def _bound_backlog(self, rows: list[list[Any]]) -> list[list[Any]]:
+    def _bound_backlog(self, rows: list[Row]) -> list[Row]:
         room = self._stream.max_backlog - len(self._pending)
-        notes: list[list[Any]] = []
+        notes: list[Row] = []
         if self._dropped_unreported and room > 256:
             notes.append(
                 self._note(
@@ -271,16 +273,9 @@ class SealedSession:
             fields: dict[str, Any] = {"records": self.records + 1, "dropped": self.dropped}
             if note:
                 fields.update(note)
-            closing = [
-                time.time(),
-                20,
-                "sealog",
-                "sealog.session",
-                "session closed",
-                None,
-                None,
-                fields,
-            ]
+            closing = make_row(
+                time.time(), 20, "sealog", "sealog.session", "session closed", None, None, fields
+            )
             self._pending += encode_batch([closing])
             tail = 1
             while len(self._pending) > self._capacity:

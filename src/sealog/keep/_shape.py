@@ -17,8 +17,9 @@ from typing import Any
 
 from sealog.keep._secret import Secret
 from sealog.profile._model import Destination, TracebackMode
+from sealog.seal._row import Row, make_row
 
-__all__ = ["Shaper", "capture_exception", "row_from_record"]
+__all__ = ["RateLimit", "Shaper", "capture_exception", "row_from_record"]
 
 REDACTED = "[redacted]"
 _STANDARD = frozenset(
@@ -85,7 +86,7 @@ def row_from_record(
     source: str = "workload",
     reveal_secrets: bool = False,
     with_locals: bool = False,
-) -> list[Any]:
+) -> Row:
     """Capture a stdlib record as a row (on the caller's thread: keep it cheap).
 
     Args:
@@ -120,7 +121,35 @@ def row_from_record(
             for k, v in attrs.items()
             if k not in _STANDARD
         } or None
-    return [record.created, record.levelno, source, record.name, message, template, exc, fields]
+    return make_row(
+        record.created, record.levelno, source, record.name, message, template, exc, fields
+    )
+
+
+class RateLimit:
+    """A token bucket of one second's depth, run on the records' own times.
+
+    Rows are shaped in batches, later than they were logged, and from several threads slightly
+    out of order: the bucket never refills backwards. A rate of 0 lets everything through.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._tokens = rate
+        self._last: float | None = None
+
+    def allow(self, now: float) -> bool:
+        """Take a token at time ``now``; False when none is left."""
+        if not self._rate:
+            return True
+        if self._last is not None:
+            elapsed = max(0.0, now - self._last)
+            self._tokens = min(self._rate, self._tokens + elapsed * self._rate)
+        self._last = now if self._last is None else max(now, self._last)
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
 
 
 class Shaper:
@@ -136,9 +165,7 @@ class Shaper:
         self._fields = frozenset(f.lower() for f in dest.redact_fields)
         # Applied one by one: each keeps its own inline flags, which cannot be joined into one.
         self._patterns = dest.redact_patterns
-        self._rate = dest.rate_limit
-        self._tokens = dest.rate_limit
-        self._last: float | None = None
+        self._limit = RateLimit(dest.rate_limit)
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
@@ -161,21 +188,7 @@ class Shaper:
             return value
         return self._text(_safe_str(value))
 
-    def _allow_rate(self, now: float) -> bool:
-        if not self._rate:
-            return True
-        if self._last is not None:
-            # Rows from several threads may arrive slightly out of order: never refill backwards.
-            elapsed = max(0.0, now - self._last)
-            self._tokens = min(self._rate, self._tokens + elapsed * self._rate)
-        self._last = now if self._last is None else max(now, self._last)
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return True
-        self.limited += 1
-        return False
-
-    def shape(self, row: list[Any]) -> list[Any] | None:
+    def shape(self, row: Row) -> Row | None:
         """The row as this destination may see it, or None when it may not see it at all.
 
         sealog's own records (source ``sealog``: profile changes, drop counts, the closing
@@ -186,8 +199,8 @@ class Shaper:
             return row
         if row[1] < self._dest.min_level or row[2] not in self._sources:
             return None
-        # The bucket runs on the records' own times: rows are shaped in batches, later.
-        if not self._allow_rate(row[0]):
+        if not self._limit.allow(row[0]):
+            self.limited += 1
             return None
         if not self._patterns and not self._fields and row[6] is None:
             return row
@@ -199,7 +212,7 @@ class Shaper:
             fields = self._value(fields)
         if exc is not None:
             exc = self._exception(exc)
-        return [t, level, source, logger, message, template, exc, fields]
+        return make_row(t, level, source, logger, message, template, exc, fields)
 
     def _exception(self, exc: dict[str, Any]) -> dict[str, Any]:
         mode = self._dest.traceback

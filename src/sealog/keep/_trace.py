@@ -20,6 +20,7 @@ import time
 from typing import Any, Protocol
 
 from sealog.profile._model import Profile
+from sealog.seal._row import TRACE_LOGGER, Row, make_row
 
 __all__ = ["TRACED", "Tracer", "install_trace"]
 
@@ -49,7 +50,7 @@ _MAX_ARG = 160
 
 
 class _Sink(Protocol):
-    def submit(self, row: list[Any]) -> None: ...
+    def submit(self, row: Row) -> None: ...
 
 
 def _summary(args: tuple[Any, ...], n: int) -> list[str]:
@@ -123,7 +124,7 @@ class Tracer:
     def _row(self, message: str, fields: dict[str, Any], level: int = 10) -> None:
         self.rows += 1
         self._sink.submit(
-            [time.time(), level, "runtime", "sealog.trace", message, None, None, fields]
+            make_row(time.time(), level, "runtime", TRACE_LOGGER, message, None, None, fields)
         )
 
     def _close_window(self, now: float) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sealog.keep._handler import SealogHandler
 from sealog.keep._shape import capture_exception
+from sealog.seal._row import Row, make_row
 
 __all__ = ["ENV_VAR", "PipeSink", "install"]
 
@@ -38,14 +39,14 @@ class PipeSink:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._rows: list[list[Any]] = []
+        self._rows: list[Row] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="sealog-pipe", daemon=True)
         self._thread.start()
 
-    def submit(self, row: list[Any]) -> None:
+    def submit(self, row: Row) -> None:
         """Queue a row; ERROR and above (and a full batch) are written before returning."""
         rows = self._rows
         rows.append(row)
@@ -94,7 +95,7 @@ def _excepthook(sink: PipeSink, handler: SealogHandler) -> Any:
         import time  # noqa: PLC0415 - only on the way out
 
         sink.submit(
-            [
+            make_row(
                 time.time(),
                 logging.CRITICAL,
                 "workload",
@@ -102,8 +103,7 @@ def _excepthook(sink: PipeSink, handler: SealogHandler) -> Any:
                 f"uncaught {exc['type']}",
                 None,
                 exc,
-                None,
-            ]
+            )
         )
         sink.flush()
         if handler.profile.reveal_secrets:

@@ -3,7 +3,7 @@
 Inside a session, the data of consecutive frames forms one byte stream of *batches*:
 
     batch = len u32 || UTF-8 JSON array of rows
-    row   = [time, level, source, logger, message, template, exception, fields]
+    row   = [time, level, source, logger, message, template, exception, fields]   (see _row.py)
 
 A batch may span frames (padded frames have a fixed capacity). Rows are JSON arrays rather than
 objects because the encoder runs once per batch in the Keep, and positional rows are about a
@@ -15,17 +15,16 @@ from __future__ import annotations
 import json
 import logging
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sealog.errors import FormatError
+from sealog.seal._row import Row, make_row
 
 __all__ = ["ExceptionInfo", "Record", "RecordDecoder", "encode_batch", "level_name"]
 
 _LEN = struct.Struct(">I")
-
-Row = list[Any]
 
 
 def level_name(level: int) -> str:
@@ -59,14 +58,23 @@ class ExceptionInfo:
 
     @classmethod
     def from_row(cls, obj: Any) -> ExceptionInfo:
-        """Parse the JSON form (raises FormatError)."""
+        """Parse the JSON form.
+
+        Raises:
+            FormatError: not an exception's JSON form (any slot of the wrong shape or type).
+        """
         if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
             raise FormatError("record: malformed exception")
-        frames = tuple(
-            (str(f[0]), int(f[1]), str(f[2]), None if f[3] is None else str(f[3]))
-            for f in obj.get("frames", [])
-        )
-        locals_ = tuple(dict(x) for x in obj.get("locals", []))
+        try:
+            frames = tuple(
+                (str(f[0]), _int(f[1]), str(f[2]), None if f[3] is None else str(f[3]))
+                for f in obj.get("frames", [])
+            )
+            locals_ = tuple(
+                {str(k): str(v) for k, v in x.items()} for x in obj.get("locals", [])
+            )
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+            raise FormatError("record: malformed exception frames") from exc
         message = obj.get("message")
         return cls(obj["type"], None if message is None else str(message), frames, locals_)
 
@@ -117,7 +125,7 @@ class Record:
     def to_row(self) -> Row:
         """The positional form used inside batches."""
         exc = self.exception.to_row() if self.exception else None
-        return [
+        return make_row(
             self.time,
             self.level,
             self.source,
@@ -126,7 +134,7 @@ class Record:
             self.template,
             exc,
             dict(self.fields) or None,
-        ]
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A keyed JSON object, as ``sealog read --json`` prints it."""
@@ -145,11 +153,13 @@ class Record:
     @classmethod
     def from_row(cls, row: Any, seq: int = -1) -> Record:
         """Parse a row (raises FormatError)."""
-        if not isinstance(row, list) or len(row) != 8:
+        if not isinstance(row, list | tuple) or len(row) != 8:
             raise FormatError("record: malformed row")
         t, level, source, logger, message, template, exc, fields = row
-        if not isinstance(t, int | float) or not isinstance(level, int):
+        if isinstance(t, bool) or not isinstance(t, int | float) or not isinstance(level, int):
             raise FormatError("record: malformed time or level")
+        if not all(isinstance(v, str) for v in (source, logger, message)):
+            raise FormatError("record: malformed source, logger or message")
         # The owner reads every record through here: fill the frozen instance directly rather
         # than through the generated __init__ (one object.__setattr__ per field), which took
         # half of the decode time. The values are exactly those __init__ would store.
@@ -168,7 +178,13 @@ class Record:
         return record
 
 
-def encode_batch(rows: list[Row]) -> bytes:
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("not an integer")
+    return value
+
+
+def encode_batch(rows: Sequence[Row]) -> bytes:
     """Encode rows as one batch (length prefix included).
 
     Never raises for what a workload can log: text that is not valid Unicode (a lone surrogate
@@ -191,11 +207,14 @@ def _plain_row(row: Row) -> Row:
     try:
         json.dumps(row, default=str)
     except (ValueError, TypeError, RecursionError):
-        return [
-            *row[:6],
-            None if row[6] is None else {"type": "?", "message": repr(row[6])[:2000], "frames": []},
-            None if row[7] is None else {"unencodable": repr(row[7])[:2000]},
-        ]
+        exc = row.exception
+        fields = row.fields
+        return row._replace(
+            exception=None
+            if exc is None
+            else {"type": "?", "message": repr(exc)[:2000], "frames": []},
+            fields=None if fields is None else {"unencodable": repr(fields)[:2000]},
+        )
     return row
 
 

@@ -1,0 +1,126 @@
+"""What the host channel may say about records: one object, used in-process and by ``sealog run``.
+
+A profile's ``host`` setting picks what leaves in clear, and its ``[host_rules]`` table says for
+which records and how much:
+
+* ``events``: nothing, whatever the record (lifecycle events are the runner's business);
+* ``events+codes``: a generic ``keep.error`` code for records at ``min_level`` and above from the
+  allowed ``sources``, at most ``rate_limit`` per second;
+* ``records`` (development only): a ``keep.log`` line per record, shaped by every host rule
+  (level, sources, redaction, traceback mode, rate limit).
+
+What the rate limit holds back is counted, and the count is sealed to the owner (a ``sealog``
+record), never told to the host: the number of errors is exactly what a limit must not leak.
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sealog.keep._shape import RateLimit, Shaper
+from sealog.profile._model import HostClear, Profile
+from sealog.seal._row import LEVEL_MAX, Row, make_row
+
+__all__ = ["HostRules"]
+
+#: The one logger of sealog's own notes about the session.
+_SESSION_LOGGER = "sealog.session"
+
+
+class HostRules:
+    """Decides, record by record, what the host channel carries under one profile.
+
+    Args:
+        profile: the profile in force.
+        seal: where the count of held-back events goes (a row sealed to the owner).
+    """
+
+    def __init__(self, profile: Profile, seal: Callable[[Row], None] | None = None) -> None:
+        self.mode = profile.host
+        rules = profile.host_rules
+        #: Records below this level never reach the host: the handler's cheap first check.
+        self.min_level = rules.min_level if self.mode is not HostClear.EVENTS else LEVEL_MAX + 1
+        self._sources = frozenset(rules.sources)
+        self._shaper = Shaper(rules) if self.mode is HostClear.RECORDS else None
+        self._limit = RateLimit(rules.rate_limit)
+        self._seal = seal
+        self.held_back = 0
+
+    def event(self, row: Row) -> tuple[str, dict[str, Any]] | None:
+        """The host-channel event for ``row`` (name and fields), or None for none."""
+        if row.level < self.min_level or row.source not in self._sources:
+            return None
+        if self._shaper is not None:
+            shaped = self._shaper.shape(row)
+            if shaped is None:
+                self.held_back += self._shaper.limited
+                self._shaper.limited = 0
+                return None
+            self._release()
+            fields = {
+                "level": _level_name(shaped.level),
+                "logger": shaped.logger,
+                "message": _plain(shaped),
+            }
+            return "keep.log", fields
+        if not self._limit.allow(row.time):
+            self.held_back += 1
+            return None
+        self._release()
+        return "keep.error", {"code": "workload.error"}
+
+    def line(self, row: Row) -> str | None:
+        """The clear copy of a captured output line (``records`` only), shaped by the rules."""
+        if self._shaper is None or row.level < self.min_level:
+            return None
+        shaped = self._shaper.shape(row)
+        if shaped is None:
+            self.held_back += self._shaper.limited
+            self._shaper.limited = 0
+            return None
+        return shaped.message
+
+    def _release(self) -> None:
+        if self.held_back:
+            self.flush()
+
+    def flush(self) -> None:
+        """Seal the count of events held back since the last flush (at the end of a session)."""
+        count, self.held_back = self.held_back, 0
+        if count and self._seal is not None:
+            self._seal(
+                make_row(
+                    time.time(),
+                    30,
+                    "sealog",
+                    _SESSION_LOGGER,
+                    f"{count} host-channel events held back by the host rate limit",
+                    None,
+                    None,
+                    {"host_held_back": count},
+                )
+            )
+
+
+def _level_name(level: int) -> str:
+    return {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(
+        level, f"Level {level}"
+    )
+
+
+def _plain(row: Row) -> str:
+    exc = row.exception
+    if exc is None:
+        return row.message
+    lines = [row.message]
+    for file, line, func, src in exc.get("frames", []):
+        lines.append(f'  File "{file}", line {line}, in {func}')
+        if src:
+            lines.append(f"    {src}")
+    message = exc.get("message")
+    lines.append(exc["type"] if message is None else f"{exc['type']}: {message}")
+    return "\n".join(lines)
