@@ -25,10 +25,14 @@ from sealog.audit._policy import ControlPolicy
 from sealog.errors import Error
 from sealog.keep._host_channel import HostChannel
 from sealog.profile import Profile, profile_digest, resolve_profile
+from sealog.seal._vocabulary import (
+    EVENT_ORDER_REFUSED,
+    EVENT_PROFILE_CHANGED,
+    EVENT_PROFILE_REVERTED,
+)
 
-__all__ = ["CONTROL_LOGGER", "ControlChannel"]
+__all__ = ["ControlChannel"]
 
-CONTROL_LOGGER = "sealog.control"
 _POLL = 0.2
 
 #: ``(level, message, fields)``: seal one ``sealog``-source record.
@@ -125,7 +129,7 @@ class ControlChannel:
             self._seal(
                 30,
                 f"change order refused: {exc}",
-                {"event": "order.refused", "file": path.name, "reason": str(exc)},
+                {"event": EVENT_ORDER_REFUSED, "file": path.name, "reason": str(exc)},
             )
             self._host.emit("keep.order_refused", code="order.refused")
             return
@@ -137,7 +141,7 @@ class ControlChannel:
             f"profile changed to {target.name} until {approval.expires.isoformat()} "
             f"by order {approval.digest.hex()[:16]} ({', '.join(approval.approvers)})",
             {
-                "event": "profile.changed",
+                "event": EVENT_PROFILE_CHANGED,
                 "profile": target.name,
                 "profile_digest": profile_digest(target).hex(),
                 "order_digest": approval.digest.hex(),
@@ -160,7 +164,7 @@ class ControlChannel:
             30,
             f"profile reverted to {profile.name}: order window ended",
             {
-                "event": "profile.reverted",
+                "event": EVENT_PROFILE_REVERTED,
                 "profile": profile.name,
                 "profile_digest": profile_digest(profile).hex(),
                 "order_digest": expired.digest.hex() if expired else None,

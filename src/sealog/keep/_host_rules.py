@@ -24,11 +24,10 @@ from typing import Any
 from sealog.keep._shape import RateLimit, Shaper
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._row import LEVEL_MAX, Row, make_row
+from sealog.seal._vocabulary import SESSION_LOGGER
 
 __all__ = ["HostRules"]
 
-#: The one logger of sealog's own notes about the session.
-_SESSION_LOGGER = "sealog.session"
 
 
 class HostRules:
@@ -97,7 +96,7 @@ class HostRules:
                     time.time(),
                     30,
                     "sealog",
-                    _SESSION_LOGGER,
+                    SESSION_LOGGER,
                     f"{count} host-channel events held back by the host rate limit",
                     None,
                     None,

@@ -31,7 +31,7 @@ from typing import IO, Any, TextIO, cast
 
 from sealog.audit._policy import ControlPolicy, control_policy_digest
 from sealog.errors import FormatError
-from sealog.keep._control_channel import CONTROL_LOGGER, ControlChannel
+from sealog.keep._control_channel import ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._host_rules import HostRules
@@ -42,12 +42,20 @@ from sealog.profile._model import HostClear, Profile
 from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header
 from sealog.seal._row import Row, make_row
+from sealog.seal._vocabulary import (
+    CONTROL_LOGGER,
+    EVENT_CONTROL_POLICY,
+    EVENT_RING_SEALED,
+    FINGERPRINT_LOGGER,
+    RUNTIME_LOGGER,
+    SESSION_LOGGER,
+    UNCAUGHT_LOGGER,
+)
 from sealog.seal._writer import Attester
 
 __all__ = ["RunResult", "is_python", "run_workload"]
 
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
-_ERROR = 40
 
 
 @dataclass(frozen=True)
@@ -136,7 +144,7 @@ class _Relay:
             f"flight recorder: {len(shaped)} records from before the order follow",
             None,
             None,
-            {"event": "ring.sealed", "records": len(shaped)},
+            {"event": EVENT_RING_SEALED, "records": len(shaped)},
         )
         self.sealed.submit_shaped([note, *shaped])
 
@@ -150,7 +158,7 @@ class _Relay:
         return out
 
     def row(self, row: Row) -> None:
-        if row.logger == "sealog.uncaught":
+        if row.logger == UNCAUGHT_LOGGER:
             self.uncaught = True
         self.sealed.submit(row)
         if row.level >= self.rules.min_level and row.logger not in ("stdout", "stderr"):
@@ -195,7 +203,7 @@ class _Relay:
                     time.time(),
                     30,
                     "sealog",
-                    "sealog.session",
+                    SESSION_LOGGER,
                     f"{self.refused} malformed rows from the workload were refused",
                     None,
                     None,
@@ -276,7 +284,7 @@ def _supervise(
             30,
             "control policy in force",
             {
-                "event": "control.policy",
+                "event": EVENT_CONTROL_POLICY,
                 "digest": control_policy_digest(control.policy).hex(),
                 "policy": control.policy.text,
             },
@@ -286,7 +294,7 @@ def _supervise(
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
         _runtime_record(
-            sealed, 20, "platform fingerprint", fingerprint, logger="sealog.fingerprint"
+            sealed, 20, "platform fingerprint", fingerprint, logger=FINGERPRINT_LOGGER
         )
 
     child_env = dict(os.environ if env is None else env)
@@ -425,7 +433,7 @@ def _runtime_record(
     message: str,
     fields: dict[str, Any] | None = None,
     *,
-    logger: str = "sealog.runtime",
+    logger: str = RUNTIME_LOGGER,
     source: str = "runtime",
 ) -> None:
     sealed.submit(make_row(time.time(), level, source, logger, message, None, None, fields))

@@ -28,13 +28,13 @@ from sealog.profile._model import Destination, StreamSettings
 from sealog.seal._frames import FrameSealer
 from sealog.seal._records import encode_batch
 from sealog.seal._row import Row, make_row
+from sealog.seal._vocabulary import ERROR, INFO, SESSION_LOGGER, WARNING
 
 __all__ = ["FrameSink", "SealedSession"]
 
 _BATCH_ROWS = 4096  # wake the sealer when this many rows wait: bounds memory, not latency
 _MAX_QUEUED = 4 * _BATCH_ROWS  # past this, the submitting thread drains the queue itself
 _MAX_UNPADDED = 256 * 1024  # largest unpadded frame's data
-_ERROR = 40
 
 
 class FrameSink(Protocol):
@@ -118,7 +118,7 @@ class SealedSession:
         which are sealed and written before this returns."""
         queue = self._queue
         queue.append(row)
-        if row[1] >= _ERROR and not self._cover:
+        if row[1] >= ERROR and not self._cover:
             self.flush()
         elif len(queue) >= _BATCH_ROWS:
             if len(queue) >= _MAX_QUEUED:
@@ -170,7 +170,7 @@ class SealedSession:
 
     def _note(self, message: str, key: str, count: int) -> Row:
         fields = {key: count}
-        return make_row(time.time(), 30, "sealog", "sealog.session", message, None, None, fields)
+        return make_row(time.time(), WARNING, "sealog", SESSION_LOGGER, message, None, None, fields)
 
     def _bound_backlog(self, rows: list[Row]) -> list[Row]:
         room = self._stream.max_backlog - len(self._pending)
@@ -189,7 +189,7 @@ class SealedSession:
         # Over capacity: keep ERROR and above while the backlog is under twice its bound,
         # drop the rest, and count every drop (the notes themselves are always kept).
         under_hard_bound = room + self._stream.max_backlog > 0
-        kept = [r for r in rows if r[1] >= _ERROR and under_hard_bound]
+        kept = [r for r in rows if r[1] >= ERROR and under_hard_bound]
         lost = len(rows) - len(kept)
         self.dropped += lost
         self._dropped_unreported += lost
@@ -274,7 +274,7 @@ class SealedSession:
             if note:
                 fields.update(note)
             closing = make_row(
-                time.time(), 20, "sealog", "sealog.session", "session closed", None, None, fields
+                time.time(), INFO, "sealog", SESSION_LOGGER, "session closed", None, None, fields
             )
             self._pending += encode_batch([closing])
             tail = 1

@@ -20,7 +20,8 @@ import time
 from typing import Any, Protocol
 
 from sealog.profile._model import Profile
-from sealog.seal._row import TRACE_LOGGER, Row, make_row
+from sealog.seal._row import Row, make_row
+from sealog.seal._vocabulary import TRACE_LOGGER
 
 __all__ = ["TRACED", "Tracer", "install_trace"]
 

@@ -25,13 +25,13 @@ from typing import Any
 from sealog.keep._handler import SealogHandler
 from sealog.keep._shape import capture_exception
 from sealog.seal._row import Row, make_row
+from sealog.seal._vocabulary import ERROR, UNCAUGHT_LOGGER
 
 __all__ = ["ENV_VAR", "PipeSink", "install"]
 
 ENV_VAR = "SEALOG_KEEP"
 _BATCH = 512
 _INTERVAL = 0.2
-_ERROR = 40
 
 
 class PipeSink:
@@ -50,7 +50,7 @@ class PipeSink:
         """Queue a row; ERROR and above (and a full batch) are written before returning."""
         rows = self._rows
         rows.append(row)
-        if row[1] >= _ERROR or len(rows) >= _BATCH:
+        if row[1] >= ERROR or len(rows) >= _BATCH:
             self.flush()
 
     def flush(self) -> None:
@@ -99,7 +99,7 @@ def _excepthook(sink: PipeSink, handler: SealogHandler) -> Any:
                 time.time(),
                 logging.CRITICAL,
                 "workload",
-                "sealog.uncaught",
+                UNCAUGHT_LOGGER,
                 f"uncaught {exc['type']}",
                 None,
                 exc,

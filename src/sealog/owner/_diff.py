@@ -27,6 +27,7 @@ from typing import Any
 
 from sealog.errors import FormatError
 from sealog.seal._records import Record
+from sealog.seal._vocabulary import FINGERPRINT_LOGGER, SESSION_LOGGER, TRACE_LOGGER
 
 __all__ = [
     "DiffResult",
@@ -37,9 +38,6 @@ __all__ = [
     "normalise_text",
 ]
 
-FINGERPRINT_LOGGER = "sealog.fingerprint"
-TRACE_LOGGER = "sealog.trace"
-SESSION_LOGGER = "sealog.session"
 _TRACE_SUMMARY = "trace summary:"
 
 #: (pattern, replacement), applied in order: the more specific shapes first, so that a UUID is

@@ -18,10 +18,15 @@ from sealog.audit._policy import ControlPolicy, control_policy_digest, parse_con
 from sealog.errors import Error
 from sealog.seal._header import Header
 from sealog.seal._records import Record
+from sealog.seal._vocabulary import (
+    CONTROL_LOGGER,
+    EVENT_CONTROL_POLICY,
+    EVENT_PROFILE_CHANGED,
+    EVENT_PROFILE_REVERTED,
+)
 
 __all__ = ["ProfileSpan", "TimelineChecker"]
 
-_CONTROL = "sealog.control"
 #: The Keep checks for expiry a few times a second; allow for that and for the last flush.
 _REVERT_SLACK = 2.0
 
@@ -77,15 +82,15 @@ class TimelineChecker:
     def observe(self, record: Record) -> None:
         """Take the next record."""
         self._last_time = max(self._last_time, record.time)
-        if record.source != "sealog" or record.logger != _CONTROL:
+        if record.source != "sealog" or record.logger != CONTROL_LOGGER:
             return
         fields: dict[str, Any] = dict(record.fields)
         event = fields.get("event")
-        if event == "control.policy":
+        if event == EVENT_CONTROL_POLICY:
             self._take_policy(fields)
-        elif event == "profile.changed":
+        elif event == EVENT_PROFILE_CHANGED:
             self._take_change(record, fields)
-        elif event == "profile.reverted":
+        elif event == EVENT_PROFILE_REVERTED:
             self._take_revert(record, fields)
 
     def _take_policy(self, fields: dict[str, Any]) -> None:

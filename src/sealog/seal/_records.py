@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,8 @@ class Record:
             raise FormatError("record: malformed time or level")
         if not all(isinstance(v, str) for v in (source, logger, message)):
             raise FormatError("record: malformed source, logger or message")
+        if not math.isfinite(t) or not (fields is None or isinstance(fields, dict)):
+            raise FormatError("record: malformed time or fields")
         # The owner reads every record through here: fill the frozen instance directly rather
         # than through the generated __init__ (one object.__setattr__ per field), which took
         # half of the decode time. The values are exactly those __init__ would store.

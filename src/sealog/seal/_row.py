@@ -17,14 +17,12 @@ import math
 from typing import Any, NamedTuple
 
 from sealog.errors import FormatError
+from sealog.seal._vocabulary import TRACE_LOGGER
 
-__all__ = ["LEVEL_MAX", "TRACE_LOGGER", "Row", "make_row"]
+__all__ = ["LEVEL_MAX", "Row", "make_row"]
 
 #: The highest level number a row may carry (stdlib CRITICAL is 50; custom levels go above).
 LEVEL_MAX = 1000
-#: The logger of runtime-trace rows, which the workload's interpreter writes on the runtime's
-#: behalf (the audit hook runs there) and which keep the source ``runtime``.
-TRACE_LOGGER = "sealog.trace"
 #: Longest logger name accepted from a workload.
 _MAX_LOGGER = 256
 
@@ -56,7 +54,8 @@ class Row(NamedTuple):
     def from_workload(cls, value: object) -> Row:
         """Check a row that arrived from the workload and re-stamp its source.
 
-        The source becomes ``workload``, except trace rows (logger ``sealog.trace``), which
+        The source becomes ``workload``, except trace rows (logger ``sealog.trace``, which the
+        audit hook writes on the runtime's behalf inside the workload's interpreter), which
         stay ``runtime``; ``sealog`` (the runtime's own proof records) is never accepted.
 
         Raises:
