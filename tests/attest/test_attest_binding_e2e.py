@@ -17,11 +17,11 @@ from attest_snp_builder import PROD_POLICY, shared_chain
 from attest_tsm_tree import TsmTree
 
 import sealog
+from sealog._strict import canonical_json
 from sealog.attest import AppraisalPolicy, TsmProvider, appraise, require
 from sealog.errors import PolicyError
 from sealog.owner import verify_store
 from sealog.seal import read_session_header
-from sealog.seal._canonical import canonical_json
 from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
 from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPrivateKey, generate_owner_key, write_key_pair

@@ -73,7 +73,7 @@ def test_digest_ignores_layout_but_not_meaning(text: str, keys: dict[str, Signin
         (("[targets.incident]", "[targets.incident]\nextra = 1"), "unknown key targets.incident"),
         (('audit_log_key = "sealog', 'audit_log_key = "xsealog'), "audit_log_key"),
         (("[[approvers]]", "colour = 'red'\n[[approvers]]"), "unknown key colour"),
-        (("format = 1", "format = 1\nformat = 1"), "not valid TOML"),
+        (("format = 1", "format = 1\nformat = 1"), "invalid TOML"),
     ],
     ids=lambda v: v if isinstance(v, str) else None,
 )

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sealog._files import read_bytes
+from sealog._strict import strict_json
 from sealog.audit._keys import SigningKey, VerifyKey, write_private_key
 from sealog.audit._merkle import (
     EMPTY_ROOT,
@@ -186,7 +187,7 @@ class SignedTreeHead:
             FormatError: not JSON or not a tree head.
         """
         try:
-            obj = json.loads(text)
+            obj = strict_json(text, source)
         except (ValueError, UnicodeDecodeError) as exc:
             raise FormatError(f"{source}: not valid JSON") from exc
         return cls.from_dict(obj, source=source)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sealog._files import atomic_write, read_bytes
+from sealog._strict import canonical_json, strict_json
 from sealog.audit._keys import SigningKey
 from sealog.audit._log import SignedTreeHead
 from sealog.audit._merkle import leaf_hash, verify_inclusion
@@ -60,10 +61,6 @@ _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _MAX_REASON = 2000
 _T = TypeVar("_T")
-
-
-def _canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def format_time(value: datetime) -> str:
@@ -241,12 +238,12 @@ class ChangeOrder:
 
     def signed_bytes(self) -> bytes:
         """What every approver signs: the domain prefix and the canonical body."""
-        return _SIGN_DOMAIN + _canonical(self.body())
+        return _SIGN_DOMAIN + canonical_json(self.body())
 
     def entry_bytes(self) -> bytes:
         """What the audit log stores (and the Keep's inclusion check hashes) for this order."""
         sigs = [s.to_dict() for s in sorted(self.signatures)]
-        return _ENTRY_DOMAIN + _canonical({"body": self.body(), "signatures": sigs})
+        return _ENTRY_DOMAIN + canonical_json({"body": self.body(), "signatures": sigs})
 
     @classmethod
     def from_entry_bytes(cls, data: bytes, *, source: str = "audit log entry") -> ChangeOrder:
@@ -612,7 +609,4 @@ def _wrap(source: str, build: Callable[..., _T], *args: Any) -> _T:
 
 
 def _json(text: str | bytes, source: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise FormatError(f"{source}: not valid JSON") from exc
+    return strict_json(text, source)

@@ -32,9 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -44,6 +42,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sealog._files import read_text
+from sealog._strict import FieldReader, canonical_json, strict_toml
 from sealog.errors import FormatError
 
 __all__ = [
@@ -263,10 +262,7 @@ def control_policy_digest(policy: ControlPolicy) -> bytes:
     Returns:
         32 bytes, the value the launch configuration binds.
     """
-    body = json.dumps(
-        policy.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
-    return hashlib.sha256(_DIGEST_PREFIX + body).digest()
+    return hashlib.sha256(_DIGEST_PREFIX + canonical_json(policy.canonical())).digest()
 
 
 def parse_duration(text: str, *, what: str = "duration") -> timedelta:
@@ -311,10 +307,7 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         FormatError: bad TOML, an unknown or missing key, a value of the wrong type or out of
             range, duplicate approvers.
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FormatError(f"{source}: not valid TOML ({exc})") from exc
+    doc = strict_toml(text, source)
     r = _Reader(source)
     r.keys(doc, "", required=("format", "audit_log_key", "approvers", "targets"), optional=())
     version = r.integer(doc, "format")
@@ -352,68 +345,8 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         raise FormatError(f"{source}: {exc}") from exc
 
 
-_TYPE_NAMES = {
-    bool: "a boolean",
-    int: "an integer",
-    str: "a string",
-    float: "a number",
-    list: "an array",
-    dict: "a table",
-}
-
-
-def _type_name(value: object) -> str:
-    for kind, name in _TYPE_NAMES.items():
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-class _Reader:
-    """Typed access to a parsed TOML document with errors naming the file and dotted key."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def keys(
-        self,
-        table: dict[str, Any],
-        prefix: str,
-        *,
-        required: tuple[str, ...],
-        optional: tuple[str, ...],
-    ) -> None:
-        allowed = required + optional
-        for key in table:
-            if key not in allowed:
-                raise FormatError(
-                    f"{self.source}: unknown key {prefix}{key} "
-                    f"(expected one of {', '.join(allowed)})"
-                )
-        for key in required:
-            if key not in table:
-                raise FormatError(f"{self.source}: missing key {prefix}{key}")
-
-    def check(self, value: Any, where: str, kind: type, expected: str) -> Any:
-        # bool is an int subclass in Python; a TOML boolean is never a valid integer here.
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise FormatError(
-                f"{self.source}: {where}: expected {expected}, got {_type_name(value)}"
-            )
-        return value
-
-    def get(
-        self, table: dict[str, Any], key: str, kind: type, expected: str, prefix: str = ""
-    ) -> Any:
-        return self.check(table[key], prefix + key, kind, expected)
-
-    def integer(self, table: dict[str, Any], key: str, prefix: str = "") -> int:
-        value: int = self.get(table, key, int, "an integer", prefix)
-        return value
-
-    def string(self, table: dict[str, Any], key: str, prefix: str = "") -> str:
-        value: str = self.get(table, key, str, "a string", prefix)
-        return value
+class _Reader(FieldReader):
+    """Typed access to a parsed policy, with errors naming the file and dotted key."""
 
     def pubkey(self, table: dict[str, Any], key: str, prefix: str = "") -> VerifyKey:
         text = self.string(table, key, prefix)

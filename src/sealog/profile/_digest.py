@@ -17,9 +17,9 @@ Only the standard library is used: this module is imported inside workload proce
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
+from sealog._strict import canonical_json
 from sealog.errors import FormatError
 from sealog.profile._model import LEVELS, Destination, Profile, StreamSettings
 
@@ -112,14 +112,7 @@ def canonical_bytes(profile: Profile) -> bytes:
     Raises:
         sealog.FormatError: see :func:`canonical_dict`.
     """
-    text = json.dumps(
-        canonical_dict(profile),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    return DIGEST_PREFIX + text.encode("utf-8")
+    return DIGEST_PREFIX + canonical_json(canonical_dict(profile))
 
 
 def profile_digest(profile: Profile) -> bytes:

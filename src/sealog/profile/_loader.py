@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sealog._strict import strict_toml
 from sealog.errors import FormatError
 from sealog.profile._model import (
     LEVELS,
@@ -388,11 +388,7 @@ def parse_profile(text: str, *, source: str) -> Profile:
             a bad regular expression, a missing required key, or a combination the schema
             forbids. The message is one line naming ``source`` and the dotted key path.
     """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FormatError(f"{source}: invalid TOML: {exc}") from exc
-    return _Reader(source).profile(doc)
+    return _Reader(source).profile(strict_toml(text, source))
 
 
 def load_profile(path: Path) -> Profile:

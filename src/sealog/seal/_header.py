@@ -15,13 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from sealog._strict import canonical_json, strict_json
 from sealog.errors import FormatError
-from sealog.seal._canonical import canonical_json
 from sealog.seal._evidence import Evidence
 
 __all__ = ["FORMAT_VERSION", "Header", "LaunchConfig"]
@@ -181,10 +180,7 @@ class Header:
             FormatError: not a header of a known format version, or a field is malformed,
                 or the bytes are not the canonical encoding of what they say.
         """
-        try:
-            obj = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise FormatError("header: not valid JSON") from exc
+        obj = strict_json(data, "header")
         if not isinstance(obj, dict):
             raise FormatError("header: expected a JSON object")
         if obj.get("format") != FORMAT_VERSION:
