@@ -284,101 +284,103 @@ def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:
     evidence = header.evidence
     kind = evidence.kind
     now = policy.now or datetime.datetime.now(datetime.UTC)
-    checks: list[Check] = []
+    verdict = _signature_verdict(evidence, policy, now)
+    checks = [
+        _check_tee(kind, policy),
+        Check("signature", verdict.ok, verdict.reason),
+        _check_binding(header, verdict),
+        _check_debug(kind, verdict.debug, policy),
+    ]
+    if policy.min_stage is not None:
+        checks.append(_check_stage(header, policy.min_stage))
+    if policy.allowed_profile_digests is not None:
+        checks.append(_check_profile(header, policy.allowed_profile_digests))
+    return Appraisal(tuple(checks), kind, verdict.debug)
 
-    # 1. TEE kind.
+
+def _check_tee(kind: str, policy: AppraisalPolicy) -> Check:
+    """1. The evidence kind is the TEE the policy requires."""
     tee = _TEE_OF_KIND.get(kind)
     if policy.require_tee is None:
-        checks.append(Check("tee", True, f"no TEE required (evidence kind {kind!r})"))
-    elif kind == "none":
-        checks.append(
-            Check(
-                "tee", False, f"'none' evidence proves no TEE; policy requires {policy.require_tee}"
-            )
-        )
-    elif tee in ("snp", "tdx") and policy.require_tee in (tee, "any"):
-        checks.append(Check("tee", True, f"evidence is {kind}"))
-    else:
-        checks.append(
-            Check("tee", False, f"evidence is {kind}; policy requires {policy.require_tee}")
-        )
-
-    # 2. Signature chain.
+        return Check("tee", True, f"no TEE required (evidence kind {kind!r})")
     if kind == "none":
-        verdict = _Verdict(
+        return Check(
+            "tee", False, f"'none' evidence proves no TEE; policy requires {policy.require_tee}"
+        )
+    if tee in ("snp", "tdx") and policy.require_tee in (tee, "any"):
+        return Check("tee", True, f"evidence is {kind}")
+    return Check("tee", False, f"evidence is {kind}; policy requires {policy.require_tee}")
+
+
+def _signature_verdict(
+    evidence: Evidence, policy: AppraisalPolicy, now: datetime.datetime
+) -> _Verdict:
+    """2. The report or quote verifies up to a trusted root."""
+    kind = evidence.kind
+    if kind == "none":
+        return _Verdict(
             True, "not applicable: 'none' evidence carries no signature", evidence.report_data, None
         )
-    elif kind == "sev-snp":
-        verdict = _verify_snp(evidence, policy, now)
-    elif kind == "tdx":
-        verdict = _verify_tdx(evidence, policy, now)
-    else:
-        verdict = _Verdict(False, f"verifying {kind!r} evidence is not supported")
-    checks.append(Check("signature", verdict.ok, verdict.reason))
+    if kind == "sev-snp":
+        return _verify_snp(evidence, policy, now)
+    if kind == "tdx":
+        return _verify_tdx(evidence, policy, now)
+    return _Verdict(False, f"verifying {kind!r} evidence is not supported")
 
-    # 3. Binding.
+
+def _check_binding(header: AttestedHeader, verdict: _Verdict) -> Check:
+    """3. The signed report data is what the header commits to."""
     try:
         expected = header.expected_report_data()
     except Error as exc:
-        checks.append(Check("binding", False, f"cannot compute the expected report data: {exc}"))
-    else:
-        signed = verdict.signed_report_data
-        if signed is None:
-            checks.append(Check("binding", False, "report data unreadable (evidence malformed)"))
-        elif signed != expected:
-            checks.append(
-                Check("binding", False, "report data does not equal the header's expected value")
-            )
-        elif signed != evidence.report_data:
-            checks.append(
-                Check("binding", False, "signed report data differs from the header's copy")
-            )
-        else:
-            checks.append(Check("binding", True, "report data binds the session header"))
+        return Check("binding", False, f"cannot compute the expected report data: {exc}")
+    signed = verdict.signed_report_data
+    if signed is None:
+        return Check("binding", False, "report data unreadable (evidence malformed)")
+    if signed != expected:
+        return Check("binding", False, "report data does not equal the header's expected value")
+    if signed != header.evidence.report_data:
+        return Check("binding", False, "signed report data differs from the header's copy")
+    return Check("binding", True, "report data binds the session header")
 
-    # 4. Debug indicator.
-    debug = verdict.debug
+
+def _check_debug(kind: str, debug: bool | None, policy: AppraisalPolicy) -> Check:
+    """4. The platform is not in debug mode, unless the policy allows it."""
     if kind == "none":
-        checks.append(Check("debug", True, "not applicable: no TEE"))
-    elif debug is None:
-        checks.append(Check("debug", False, "debug state unknown (evidence malformed)"))
-    elif debug and not policy.allow_debug_tee:
+        return Check("debug", True, "not applicable: no TEE")
+    if debug is None:
+        return Check("debug", False, "debug state unknown (evidence malformed)")
+    if debug and not policy.allow_debug_tee:
         bit = "guest policy DEBUG bit" if kind == "sev-snp" else "TD attributes DEBUG bit"
-        checks.append(Check("debug", False, f"TEE is in debug mode ({bit} set)"))
-    else:
-        checks.append(Check("debug", True, "debug mode allowed" if debug else "not in debug mode"))
+        return Check("debug", False, f"TEE is in debug mode ({bit} set)")
+    return Check("debug", True, "debug mode allowed" if debug else "not in debug mode")
 
-    # 5. Stage on the ladder.
+
+def _check_stage(header: AttestedHeader, min_stage: str) -> Check:
+    """5. The profile is at least as strict as ``min_stage`` on the ladder."""
     stage = header.profile_stage
-    if policy.min_stage is not None:
-        if stage not in _STAGES:
-            checks.append(Check("stage", False, f"unknown profile stage {stage!r}"))
-        elif _STAGES.index(stage) < _STAGES.index(policy.min_stage):
-            checks.append(
-                Check(
-                    "stage",
-                    False,
-                    f"profile {header.profile_name!r} is {stage}, "
-                    f"less strict than the required {policy.min_stage}",
-                )
-            )
-        else:
-            checks.append(Check("stage", True, f"profile stage {stage} >= {policy.min_stage}"))
+    if stage not in _STAGES:
+        return Check("stage", False, f"unknown profile stage {stage!r}")
+    if _STAGES.index(stage) < _STAGES.index(min_stage):
+        return Check(
+            "stage",
+            False,
+            f"profile {header.profile_name!r} is {stage}, "
+            f"less strict than the required {min_stage}",
+        )
+    return Check("stage", True, f"profile stage {stage} >= {min_stage}")
 
-    # 6. Profile digest.
-    if policy.allowed_profile_digests is not None:
-        if header.profile_digest in policy.allowed_profile_digests:
-            checks.append(Check("profile", True, f"profile {header.profile_name!r} is allowed"))
-        else:
-            checks.append(
-                Check(
-                    "profile",
-                    False,
-                    f"profile {header.profile_name!r} digest "
-                    f"{header.profile_digest.hex()[:16]}... is not allowed",
-                )
-            )
-    return Appraisal(tuple(checks), kind, debug)
+
+def _check_profile(header: AttestedHeader, allowed: frozenset[bytes]) -> Check:
+    """6. The profile digest is one of the allowed ones."""
+    if header.profile_digest in allowed:
+        return Check("profile", True, f"profile {header.profile_name!r} is allowed")
+    return Check(
+        "profile",
+        False,
+        f"profile {header.profile_name!r} digest "
+        f"{header.profile_digest.hex()[:16]}... is not allowed",
+    )
 
 
 def require(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:

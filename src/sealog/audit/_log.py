@@ -439,13 +439,27 @@ class AuditLog:
         Raises:
             VerificationError: any check fails (the log was modified, rolled back or forked).
         """
-        # Step 1.
+        key = self._checked_key(log_key)
+        leaves = self._recomputed_leaves()
+        root = root_hash(leaves)
+        sth = self._checked_head(key, leaves, root)
+        if since is None:
+            return LogVerification(len(leaves), root, sth)
+        _check_prefix(since, key, leaves, root)
+        return LogVerification(len(leaves), root, sth, since.size)
+
+    def _checked_key(self, log_key: VerifyKey | None) -> VerifyKey:
+        """Step 1: the folder's key is the one the caller trusts."""
         key = self.public_key
         if log_key is not None and log_key != key:
             raise VerificationError(
                 f"audit log key is {key.key_id}, expected {log_key.key_id} (log.pub replaced)"
             )
-        # Step 2.
+        return key
+
+    def _recomputed_leaves(self) -> list[bytes]:
+        """Steps 2 and 3: every index record points at the next entry, every leaf hash is
+        recomputed from the entry bytes, and nothing follows the last entry."""
         index = read_bytes(self._index)
         data = read_bytes(self._entries)
         if len(index) % _INDEX.size:
@@ -468,14 +482,15 @@ class AuditLog:
                 raise VerificationError(f"entry {i}: leaf hash mismatch (entry modified)")
             leaves.append(leaf)
             expected_offset = end
-        # Step 3.
         if len(data) != expected_offset:
             raise VerificationError(
                 f"entries file has {len(data) - expected_offset} bytes after entry "
                 f"{len(leaves) - 1} that no index record covers"
             )
-        # Step 4.
-        root = root_hash(leaves)
+        return leaves
+
+    def _checked_head(self, key: VerifyKey, leaves: list[bytes], root: bytes) -> SignedTreeHead:
+        """Step 4: the latest tree head verifies and names the recomputed size and root."""
         try:
             sth = self.tree_head()
         except FormatError as exc:
@@ -487,25 +502,28 @@ class AuditLog:
             )
         if sth.root_hash != root:
             raise VerificationError(f"tree head root does not match the {len(leaves)} entries")
-        # Step 5.
-        if since is None:
-            return LogVerification(len(leaves), root, sth)
-        since.verify(key)
-        if since.size > len(leaves):
-            raise VerificationError(
-                f"log rolled back: a tree head seen before covers {since.size} entries, "
-                f"the log holds {len(leaves)}"
-            )
-        if since.size == 0:
-            if since.root_hash != EMPTY_ROOT:
-                raise VerificationError("tree head of size 0 does not have the empty root")
-        else:
-            proof = consistency_proof(leaves, since.size)
-            try:
-                verify_consistency(since.size, len(leaves), proof, since.root_hash, root)
-            except VerificationError as exc:
-                raise VerificationError(
-                    f"log is not consistent with the tree head of size {since.size} seen before "
-                    f"(forked or rewritten): {exc}"
-                ) from exc
-        return LogVerification(len(leaves), root, sth, since.size)
+        return sth
+
+
+def _check_prefix(
+    since: SignedTreeHead, key: VerifyKey, leaves: list[bytes], root: bytes
+) -> None:
+    """Step 5: a tree head seen before verifies and is proven a prefix of the log."""
+    since.verify(key)
+    if since.size > len(leaves):
+        raise VerificationError(
+            f"log rolled back: a tree head seen before covers {since.size} entries, "
+            f"the log holds {len(leaves)}"
+        )
+    if since.size == 0:
+        if since.root_hash != EMPTY_ROOT:
+            raise VerificationError("tree head of size 0 does not have the empty root")
+        return
+    proof = consistency_proof(leaves, since.size)
+    try:
+        verify_consistency(since.size, len(leaves), proof, since.root_hash, root)
+    except VerificationError as exc:
+        raise VerificationError(
+            f"log is not consistent with the tree head of size {since.size} seen before "
+            f"(forked or rewritten): {exc}"
+        ) from exc
