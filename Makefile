@@ -20,6 +20,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench examples)
 	$(BIN)/mypy --strict src
+	$(BIN)/vulture src .vulture_allow.py --min-confidence 60 \
+		--ignore-decorators "@*.command,@*.group,@click.command,@click.group"
 
 test: lint
 	$(BIN)/pytest -q

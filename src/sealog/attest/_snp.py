@@ -46,7 +46,6 @@ _ALGO_ECDSA_P384_SHA384 = 1
 ARK_GUID = uuid.UUID("c0b406a4-a803-4952-9743-3fb6014cd0ae")
 ASK_GUID = uuid.UUID("4ab7b379-bbac-4fe4-a02f-05aef327c782")
 VCEK_GUID = uuid.UUID("63da758d-e664-4564-adc5-f4b93be8accd")
-VLEK_GUID = uuid.UUID("a8074bc2-a25a-483e-aae6-39c045a0b8a1")
 
 # VCEK certificate extensions (AMD "VCEK certificate and KDS interface specification").
 _OID_PRODUCT = x509.ObjectIdentifier("1.3.6.1.4.1.3704.1.2")

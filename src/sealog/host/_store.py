@@ -178,9 +178,3 @@ class Store:
         if event.get("event") == "keep.closed":
             del self._events[session]
             fh.close()
-
-    def close_events(self) -> None:
-        """Release every events file still open (their content is already on disk)."""
-        for fh in self._events.values():
-            fh.close()
-        self._events.clear()

@@ -4,7 +4,7 @@ Callers hand over rows (:meth:`SealedSession.submit`): an append to a deque, no 
 no cryptography. A background thread wakes every ``flush_interval`` (or when a batch is full),
 shapes the rows for the owner, encodes them as one batch and seals frames.
 
-Two rhythms (see docs/design-tensions.md):
+Two rhythms (docs/runtime.md explains the choice):
 
 * without cover traffic, a record at ERROR or above is sealed and written before the logging
   call returns, and other records leave at the next interval or when a batch fills;

@@ -17,7 +17,6 @@ never trusted. Verdicts, from best to worst:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,10 +310,3 @@ class SessionReader:
             "truncated", f"truncated {where}: no closing frame{tail}", timeline=spans
         )
 
-
-def file_size(path: Path) -> int:
-    """Size of a file, 0 when absent."""
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0

@@ -17,9 +17,6 @@ __all__ = ["LEVEL_STYLE", "print_record", "print_verdict", "record_json"]
 #: One encoder for every line: json.dumps would build a new one per record when given options.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
-#: Fields too long for a terminal line (the sealed control policy, order bundles): --json has them.
-_LONG_FIELDS = frozenset({"policy", "bundle"})
-
 #: The rich style of each level name, shared by every command that prints records.
 LEVEL_STYLE = {
     "DEBUG": "dim",

@@ -415,7 +415,8 @@ def load_profile(path: Path) -> Profile:
 
 
 def builtin_names() -> tuple[str, ...]:
-    """The names of the built-in profiles, from the least to the most strict stage order.
+    """The names of the built-in profiles, in the order of DESIGN.md's table (the deployment's
+    stages, then ``incident``); :data:`~sealog.profile.LADDER` orders them by strictness.
 
     Returns:
         ``("development", "testing", "staging", "production", "incident")``.
