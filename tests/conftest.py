@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,12 @@ from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey, generate_owner_key
 from sealog.seal._writer import start_session
 from streams import SessionMaker, none_evidence, plain_profile
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "audit"))
+
+from audithelp import NOW, Control, policy_text
+
+from sealog.audit import AuditLog, SigningKey, parse_control_policy
 
 #: Published evidence and vectors, vendored with their provenance (tests/vectors/README.md).
 VECTORS = Path(__file__).resolve().parent / "vectors"
@@ -83,3 +90,27 @@ def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> SessionMaker:
         return store_path, header.session_hex
 
     return make
+
+
+# -- the control process -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def keys() -> dict[str, SigningKey]:
+    """Long-lived keys (generating Ed25519 keys is cheap, but stable ids read better)."""
+    return {name: SigningKey.generate() for name in ("log", "alice", "bob", "carol", "mallory")}
+
+
+@pytest.fixture
+def control(tmp_path: Path, keys: dict[str, SigningKey]) -> Control:
+    """A policy (alice and bob approve; incident needs 2 for up to 2h) and an empty log."""
+    policy = parse_control_policy(
+        policy_text(
+            keys["log"],
+            {"alice": keys["alice"], "bob": keys["bob"], "carol": keys["carol"]},
+            {"incident": (2, "2h"), "testing": (1, "1d")},
+        ),
+        source="policy.toml",
+    )
+    log = AuditLog.init(tmp_path / "log", keys["log"], clock=lambda: NOW)
+    return Control(keys["log"], keys["alice"], keys["bob"], keys["carol"], log, policy)

@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from clihelp import SEALOG, fast_profile, sealog
 
 from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
@@ -161,43 +160,20 @@ def test_approved_order_raises_verbosity_for_its_window_only(tmp_path, owner) ->
     assert "expired" in verify.stdout
 
 
-@pytest.mark.parametrize(
-    ("attack", "reason"),
-    [
-        ("one of two approvers", "signed by 1 of 2 required approvers"),
-        ("approver not in policy", "signed by 1 of 2 required approvers"),
-        ("another keep", "is for Keep 'k2'"),
-        ("not in the audit log", "inclusion"),
-        ("replayed bundle", "already used"),
-    ],
-)
-def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner, attack, reason) -> None:
+def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner) -> None:
+    """End to end through ``sealog run``; every other refusal is covered, clock-driven, in
+    tests/keep/test_control_channel.py."""
     key, _ = owner
     control = Control(tmp_path)
-    proc = _run(tmp_path, owner, control, 3.0)
-    time.sleep(1.0)
-    if attack == "one of two approvers":
-        control.deliver(control.bundle(control.alice), "o.json")
-    elif attack == "approver not in policy":
-        control.deliver(control.bundle(control.alice, control.mallory), "o.json")
-    elif attack == "another keep":
-        control.deliver(control.bundle(control.alice, control.bob, keep="k2"), "o.json")
-    elif attack == "not in the audit log":
-        control.deliver(control.bundle(control.alice, control.bob, log=False), "o.json")
-    else:
-        good = control.bundle(control.alice, control.bob, seconds=30)
-        control.deliver(good, "o1.json")
-        time.sleep(0.6)
-        control.deliver(good, "o2.json")
+    control.deliver(control.bundle(control.alice), "o.json")  # one of two approvers
+    proc = _run(tmp_path, owner, control, 1.0)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "keep.order_refused" in stderr
+    assert "1 of 2" not in stderr  # the host gets a code, never the reason
     records = _records(tmp_path, key)
-    refused = [r for r in records if r["fields"].get("event") == "order.refused"]
-    assert len(refused) == 1
-    assert reason in refused[0]["fields"]["reason"]
-    applied = [r for r in records if r["fields"].get("event") == "profile.changed"]
-    assert len(applied) == (1 if attack == "replayed bundle" else 0)
-    if attack != "replayed bundle":
-        assert not any(r["level"] == "DEBUG" for r in records)
+    (refused,) = [r for r in records if r["fields"].get("event") == "order.refused"]
+    assert "signed by 1 of 2 required approvers" in refused["fields"]["reason"]
+    assert not any(r["fields"].get("event") == "profile.changed" for r in records)
+    assert not any(r["level"] == "DEBUG" for r in records)
     assert sealog("verify", tmp_path / "st", "--key", key).returncode == 0

@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sealog.audit import OrderApproval, OrderBundle, check_order
-from sealog.audit._policy import ControlPolicy
+from sealog.audit import ControlPolicy, OrderApproval, OrderBundle, check_order
 from sealog.errors import Error
 from sealog.keep._host_channel import HostChannel
 from sealog.profile import Profile, profile_digest, resolve_profile
