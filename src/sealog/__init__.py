@@ -6,7 +6,6 @@ Importing ``sealog`` needs only the standard library (it is imported inside work
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
 from typing import TYPE_CHECKING, Any
 
 from sealog.errors import (
@@ -23,13 +22,9 @@ from sealog.keep._handler import SealogHandler
 from sealog.keep._secret import Secret, secret
 
 if TYPE_CHECKING:
+    __version__: str
     from sealog._api import RunResult, Session, open_session, run_keep
 
-try:
-    # The version is defined once, in pyproject.toml; the installed metadata carries it.
-    __version__ = _metadata.version("sealog")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-    __version__ = "0+unknown"
 
 __all__ = [
     "AttestationError",
@@ -52,6 +47,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Defined once, in pyproject.toml; the installed metadata carries it (read on demand:
+        # importlib.metadata is slow to import, and workloads import sealog at start).
+        from importlib import metadata  # noqa: PLC0415
+
+        try:
+            return metadata.version("sealog")
+        except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled tree
+            return "0+unknown"
     if name in ("open_session", "run_keep", "RunResult", "Session"):
         from sealog import _api  # noqa: PLC0415 - keeps `import sealog` free of cryptography
 

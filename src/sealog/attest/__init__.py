@@ -5,23 +5,10 @@ The verifiers check real SEV-SNP reports and TDX v4 quotes up to AMD's and Intel
 ``cryptography`` only. :func:`appraise` answers a relying party's question about a session header.
 """
 
-from sealog.attest._appraise import (
-    Appraisal,
-    AppraisalPolicy,
-    AttestedHeader,
-    Check,
-    appraise,
-    load_appraisal_policy,
-    require,
-)
-from sealog.attest._chain import load_certificate, load_pem_chain
-from sealog.attest._inspect import (
-    evidence_fields,
-    load_evidence,
-    parse_evidence,
-    parse_report_data,
-    verify_evidence_files,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from sealog.attest._providers import (
     NONE_STATEMENT,
     PROVIDER_NAMES,
@@ -32,25 +19,47 @@ from sealog.attest._providers import (
     auto_provider,
     provider_by_name,
 )
-from sealog.attest._snp import (
-    VCEK_GUID,
-    SnpCertTable,
-    SnpPolicy,
-    SnpReport,
-    SnpVerified,
-    TcbVersion,
-    looks_like_snp_report,
-    verify_snp_report,
-)
-from sealog.attest._tdx import (
-    QeReport,
-    TdReport,
-    TdxHeader,
-    TdxQuote,
-    TdxVerified,
-    looks_like_tdx_quote,
-    verify_tdx_quote,
-)
+
+if TYPE_CHECKING:
+    from sealog.attest._appraise import (
+        Appraisal,
+        AppraisalPolicy,
+        AttestedHeader,
+        Check,
+        appraise,
+        load_appraisal_policy,
+        require,
+    )
+    from sealog.attest._chain import (
+        load_certificate,
+        load_pem_chain,
+    )
+    from sealog.attest._inspect import (
+        evidence_fields,
+        load_evidence,
+        parse_evidence,
+        parse_report_data,
+        verify_evidence_files,
+    )
+    from sealog.attest._snp import (
+        VCEK_GUID,
+        SnpCertTable,
+        SnpPolicy,
+        SnpReport,
+        SnpVerified,
+        TcbVersion,
+        looks_like_snp_report,
+        verify_snp_report,
+    )
+    from sealog.attest._tdx import (
+        QeReport,
+        TdReport,
+        TdxHeader,
+        TdxQuote,
+        TdxVerified,
+        looks_like_tdx_quote,
+        verify_tdx_quote,
+    )
 
 __all__ = [
     "NONE_STATEMENT",
@@ -91,3 +100,46 @@ __all__ = [
     "verify_snp_report",
     "verify_tdx_quote",
 ]
+
+#: Verifiers and appraisal load ``cryptography.x509`` and the profile ladder: they are imported on
+#: first use, so a Keep that only collects evidence starts without them.
+_LAZY: dict[str, str] = {
+    "Appraisal": "sealog.attest._appraise",
+    "AppraisalPolicy": "sealog.attest._appraise",
+    "AttestedHeader": "sealog.attest._appraise",
+    "Check": "sealog.attest._appraise",
+    "QeReport": "sealog.attest._tdx",
+    "SnpCertTable": "sealog.attest._snp",
+    "SnpPolicy": "sealog.attest._snp",
+    "SnpReport": "sealog.attest._snp",
+    "SnpVerified": "sealog.attest._snp",
+    "TcbVersion": "sealog.attest._snp",
+    "TdReport": "sealog.attest._tdx",
+    "TdxHeader": "sealog.attest._tdx",
+    "TdxQuote": "sealog.attest._tdx",
+    "TdxVerified": "sealog.attest._tdx",
+    "VCEK_GUID": "sealog.attest._snp",
+    "appraise": "sealog.attest._appraise",
+    "evidence_fields": "sealog.attest._inspect",
+    "load_appraisal_policy": "sealog.attest._appraise",
+    "load_certificate": "sealog.attest._chain",
+    "load_evidence": "sealog.attest._inspect",
+    "load_pem_chain": "sealog.attest._chain",
+    "looks_like_snp_report": "sealog.attest._snp",
+    "looks_like_tdx_quote": "sealog.attest._tdx",
+    "parse_evidence": "sealog.attest._inspect",
+    "parse_report_data": "sealog.attest._inspect",
+    "require": "sealog.attest._appraise",
+    "verify_evidence_files": "sealog.attest._inspect",
+    "verify_snp_report": "sealog.attest._snp",
+    "verify_tdx_quote": "sealog.attest._tdx",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sealog.attest' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    return getattr(importlib.import_module(module), name)

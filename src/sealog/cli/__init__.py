@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import click
 
-import sealog
 from sealog.cli._common import SealogGroup
-from sealog.cli.attest import attest
-from sealog.cli.audit import approver, audit, order
-from sealog.cli.diff import diff
-from sealog.cli.owner import host_view_cmd, keygen, read, verify
-from sealog.cli.profiles import profiles
-from sealog.cli.run import run
 
 __all__ = ["main"]
 
 
 @click.group(cls=SealogGroup)
-@click.version_option(sealog.__version__, prog_name="sealog")
+@click.version_option(package_name="sealog", prog_name="sealog")
 @click.option("--debug", is_flag=True, help="Show a traceback instead of one line on errors.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
@@ -25,14 +18,18 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-main.add_command(keygen)
-main.add_command(run)
-main.add_command(read)
-main.add_command(verify)
-main.add_command(host_view_cmd)
-main.add_command(diff)
-main.add_command(profiles)
-main.add_command(attest)
-main.add_command(audit)
-main.add_command(approver)
-main.add_command(order)
+# Each command group is imported only when it is used: `sealog run` starts fast.
+for _name, _target in {
+    "keygen": "sealog.cli.owner:keygen",
+    "run": "sealog.cli.run:run",
+    "read": "sealog.cli.owner:read",
+    "verify": "sealog.cli.owner:verify",
+    "host-view": "sealog.cli.owner:host_view_cmd",
+    "diff": "sealog.cli.diff:diff",
+    "profiles": "sealog.cli.profiles:profiles",
+    "attest": "sealog.cli.attest:attest",
+    "audit": "sealog.cli.audit:audit",
+    "approver": "sealog.cli.audit:approver",
+    "order": "sealog.cli.audit:order",
+}.items():
+    main.add_lazy(_name, _target)

@@ -7,6 +7,7 @@ unusable environment. ``sealog --debug`` re-raises for a traceback.
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -58,7 +59,33 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 
 class SealogGroup(click.Group):
-    """A click group whose usage errors exit 2 with one line, like every other bad input."""
+    """A click group whose usage errors exit 2 with one line, like every other bad input.
+
+    Commands can be registered lazily, as ``"module:attribute"`` (:meth:`add_lazy`): a command
+    is imported only when it runs (or when help lists it), so ``sealog run`` does not pay for
+    loading the owner's or the auditor's tools.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy: dict[str, str] = {}
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Register command ``name``, to be imported from ``target`` (``module:attribute``)."""
+        self._lazy[name] = target
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, loaded or not, sorted."""
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, importing it on first use."""
+        target = self._lazy.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module, _, attribute = target.partition(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line; a usage error is one line on stderr and exit code 2."""
