@@ -37,6 +37,7 @@ from sealog.keep._host_channel import HostChannel
 from sealog.keep._host_rules import HostRules
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
+from sealog.keep._syscalls import start_syscall_trace
 from sealog.keep._workload import ENV_VAR
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._frames import FrameSealer
@@ -291,8 +292,14 @@ def _supervise(
             logger=CONTROL_LOGGER,
             source="sealog",
         )
+    # A Python workload is traced by audit hooks from inside; any other command by its calls.
+    syscalls = (
+        start_syscall_trace(cmd, sealed.submit) if profile.trace and not is_python(cmd) else None
+    )
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
+        if syscalls is not None:
+            fingerprint["syscall_trace"] = syscalls.status
         _runtime_record(
             sealed, 20, "platform fingerprint", fingerprint, logger=FINGERPRINT_LOGGER
         )
@@ -313,7 +320,7 @@ def _supervise(
     _runtime_record(sealed, 20, f"starting workload ({'python' if python else 'command'})")
     try:
         proc = subprocess.Popen(
-            list(cmd),
+            syscalls.command(cmd) if syscalls else list(cmd),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -323,6 +330,8 @@ def _supervise(
             start_new_session=True,
         )
     except OSError as exc:
+        if syscalls is not None:
+            syscalls.finish()
         for fd in (write_fd, read_fd, ctl_read, ctl_write):
             os.close(fd)
         _runtime_record(sealed, 50, f"workload could not start: {exc.strerror}")
@@ -354,6 +363,8 @@ def _supervise(
     for t in threads:
         t.start()
     status = proc.wait()
+    if syscalls is not None:
+        syscalls.finish()  # the trace's records come before the exit's
     if channel is not None:
         channel.stop()
     with contextlib.suppress(OSError):
