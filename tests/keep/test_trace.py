@@ -86,6 +86,7 @@ def test_workload_opening_one_file_10000_times_yields_one_record_and_the_count(t
     assert [r[4] for r in sink.trace_rows()] == ["open /etc/app.conf r"]
     (summary,) = sink.summaries()
     assert summary[7] == {
+        "tracer": "audit-hook",
         "repeats": {"open /etc/app.conf r": 9_999},
         "repeats_total": 9_999,
         "over_limit": 0,
@@ -171,7 +172,7 @@ def test_arguments_are_summarised_and_bounded(traced) -> None:
     assert len(long_row[7]["args"][0]) == 160
     assert long_row[7]["args"][0].endswith("...")
     assert bytes_row[7]["args"] == ["/bytes/path", "rb"]
-    assert import_row[7] == {"event": "import", "args": ["json"]}
+    assert import_row[7] == {"tracer": "audit-hook", "event": "import", "args": ["json"]}
     assert {r[1] for r in sink.rows} == {10}
     assert {(r[2], r[3]) for r in sink.rows} == {("runtime", "sealog.trace")}
 
@@ -185,6 +186,7 @@ def test_failed_open_is_recorded_as_a_warning_with_the_error(traced) -> None:
     assert row[1] == 30
     assert row[4] == "open failed: FileNotFoundError: [Errno 2] No such file"
     assert row[7] == {
+        "tracer": "audit-hook",
         "event": "open",
         "args": ["/etc/probe.conf", "r"],
         "error": "FileNotFoundError: [Errno 2] No such file",

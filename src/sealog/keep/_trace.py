@@ -45,6 +45,8 @@ TRACED: dict[str, int] = {
     "ctypes.dlopen": 1,
     "shutil.rmtree": 1,
 }
+#: The ``tracer`` field of this trace's records (the system-call trace says ``strace``).
+TRACER = "audit-hook"
 _WINDOW = 1.0
 _MAX_PER_WINDOW = 200
 _MAX_ARG = 160
@@ -125,7 +127,16 @@ class Tracer:
     def _row(self, message: str, fields: dict[str, Any], level: int = 10) -> None:
         self.rows += 1
         self._sink.submit(
-            make_row(time.time(), level, "runtime", TRACE_LOGGER, message, None, None, fields)
+            make_row(
+                time.time(),
+                level,
+                "runtime",
+                TRACE_LOGGER,
+                message,
+                None,
+                None,
+                {"tracer": TRACER, **fields},
+            )
         )
 
     def _close_window(self, now: float) -> None:
