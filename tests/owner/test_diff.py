@@ -359,10 +359,13 @@ def test_to_json_is_plain_json() -> None:
     assert at_b["message"].startswith("open failed")
     assert at_b["fields"]["args"] == ["/etc/p.conf", "r"]
     assert obj["fingerprint_changes"] == {"kernel": ["6.8.0", "6.9.1"]}
+    assert obj["first_failing_call"]["a"] is None
+    assert obj["first_failing_call"]["b"]["message"].startswith("open failed")
     assert DiffResult(None).to_json() == {
         "same": True,
         "first_divergence": None,
         "only_a": [],
         "only_b": [],
         "fingerprint_changes": {},
+        "first_failing_call": {"a": None, "b": None},
     }

@@ -76,6 +76,10 @@ def _print_human(console: Console, names: tuple[str, str], result: DiffResult) -
             )
         )
     console.print(f"  A = {name_a}\n  B = {name_b}")
+    for side, failing in (("A", result.failing_only_a), ("B", result.failing_only_b)):
+        if failing is not None:
+            console.print(Text(f"first failing call only in {side}:", style="bold red"))
+            console.print(_line(failing), soft_wrap=True)
     if first is not None:
         console.print()
         _block(console, "A, around the divergence:", first.context_a, first.index_a)

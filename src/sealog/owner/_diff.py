@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealog.errors import FormatError
+from sealog.owner._trace_diff import SYSCALL_TRACER, first_unmatched_failures, normalise_syscall
 from sealog.seal._records import Record
 from sealog.seal._vocabulary import FINGERPRINT_LOGGER, SESSION_LOGGER, TRACE_LOGGER
 
@@ -148,6 +149,8 @@ def normalise_record(record: Record) -> tuple[Any, ...]:
             # open() of a file descriptor: its number depends on what else the process holds
             fields["args"] = ["<fd>", *args[1:]]
             message = message.replace(f"open {first} ", "open <fd> ", 1)
+    if record.logger == TRACE_LOGGER and fields.get("tracer") == SYSCALL_TRACER:
+        message, fields = normalise_syscall(message, fields)
     if record.logger == SESSION_LOGGER:
         fields = {k: v for k, v in fields.items() if k not in _SESSION_COUNTS}
     exc = None
@@ -218,12 +221,17 @@ class DiffResult:
         only_b: records only B has.
         fingerprint_changes: fingerprint item (dotted path) to its values in A and in B
             (None where a side does not have it).
+        failing_only_a: A's first traced call that failed and never fails in B (for example
+            ``openat /dev/sgx_enclave O_RDWR = ENOENT``), or None.
+        failing_only_b: the same for B.
     """
 
     first_divergence: Divergence | None
     only_a: tuple[Located, ...] = ()
     only_b: tuple[Located, ...] = ()
     fingerprint_changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
+    failing_only_a: Located | None = None
+    failing_only_b: Located | None = None
 
     @property
     def same(self) -> bool:
@@ -240,6 +248,10 @@ class DiffResult:
             "only_a": [x.to_json() for x in self.only_a],
             "only_b": [x.to_json() for x in self.only_b],
             "fingerprint_changes": {k: list(v) for k, v in self.fingerprint_changes.items()},
+            "first_failing_call": {
+                "a": self.failing_only_a.to_json() if self.failing_only_a else None,
+                "b": self.failing_only_b.to_json() if self.failing_only_b else None,
+            },
         }
 
 
@@ -329,4 +341,12 @@ def diff_sessions(a: Sequence[Record], b: Sequence[Record], *, context: int = 3)
         for k in sorted(fp_a.keys() | fp_b.keys())
         if fp_a.get(k) != fp_b.get(k)
     }
-    return DiffResult(first, tuple(only_a), tuple(only_b), changes)
+    fail_a, fail_b = first_unmatched_failures(a, b, normalise_record)
+    return DiffResult(
+        first,
+        tuple(only_a),
+        tuple(only_b),
+        changes,
+        None if fail_a is None else Located(fail_a, a[fail_a]),
+        None if fail_b is None else Located(fail_b, b[fail_b]),
+    )
