@@ -264,13 +264,15 @@ def _parse_body(body: str) -> Call | None:
         kept = (sig, si_code.group(1)) if si_code else (sig,)
         return Call("signal", kept, sig if sig in _FATAL_SIGNALS else None)
     open_at = body.find("(")
-    close_at = body.rfind(") = ")
-    if open_at <= 0 or close_at < open_at:
+    equals = body.rfind(" = ")
+    # strace pads the result to a column: "<... execve resumed>)             = 0"
+    close_at = len(body[:equals].rstrip()) - 1
+    if open_at <= 0 or equals < 0 or close_at < open_at or body[close_at] != ")":
         return None
     name = body[:open_at]
     if not name.isidentifier():
         return None
-    result = _RESULT.match(body[close_at + 4 :].strip())
+    result = _RESULT.match(body[equals + 3 :].strip())
     errno = result.group("errno") if result else None
     failed = errno is not None
     args = _summarise(name, _split_args(body[open_at + 1 : close_at]), failed)
@@ -529,4 +531,3 @@ def start_syscall_trace(
             ]
         )
     return SyscallTrace(options, status, collapser)
-
