@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealog.errors import FormatError
-from sealog.owner._trace_diff import SYSCALL_TRACER, first_unmatched_failures, normalise_syscall
+from sealog.owner._trace_diff import (
+    SYSCALL_TRACER,
+    MovedCalls,
+    first_unmatched_failures,
+    normalise_syscall,
+)
 from sealog.seal._records import Record
 from sealog.seal._vocabulary import FINGERPRINT_LOGGER, SESSION_LOGGER, TRACE_LOGGER
 
@@ -323,18 +328,28 @@ def diff_sessions(a: Sequence[Record], b: Sequence[Record], *, context: int = 3)
     first: Divergence | None = None
     only_a: list[Located] = []
     only_b: list[Located] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
+    opcodes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+    # Traced system calls that only changed place against the workload's output (another
+    # thread reads each) are not differences.
+    moved = MovedCalls(
+        [keys_a[k] for _, i1, i2, _, _ in opcodes for k in range(i1, i2)],
+        [keys_b[k] for _, _, _, j1, j2 in opcodes for k in range(j1, j2)],
+    )
+    for _, i1, i2, j1, j2 in opcodes:
+        kept_a = [k for k in range(i1, i2) if not moved.take_a(keys_a[k])]
+        kept_b = [k for k in range(j1, j2) if not moved.take_b(keys_b[k])]
+        if not kept_a and not kept_b:
             continue
         if first is None:
+            i, j = kept_a[0] if kept_a else i2, kept_b[0] if kept_b else j2
             first = Divergence(
-                pos_a[i1] if i1 < len(pos_a) else len(a),
-                pos_b[j1] if j1 < len(pos_b) else len(b),
-                _context(a, pos_a, i1, context),
-                _context(b, pos_b, j1, context),
+                pos_a[i] if i < len(pos_a) else len(a),
+                pos_b[j] if j < len(pos_b) else len(b),
+                _context(a, pos_a, i, context),
+                _context(b, pos_b, j, context),
             )
-        only_a.extend(Located(pos_a[k], a[pos_a[k]]) for k in range(i1, i2))
-        only_b.extend(Located(pos_b[k], b[pos_b[k]]) for k in range(j1, j2))
+        only_a.extend(Located(pos_a[k], a[pos_a[k]]) for k in kept_a)
+        only_b.extend(Located(pos_b[k], b[pos_b[k]]) for k in kept_b)
     fp_a, fp_b = _fingerprint(a), _fingerprint(b)
     changes = {
         k: (fp_a.get(k), fp_b.get(k))

@@ -10,6 +10,12 @@ names, on each side, the first failing call (in that session's order) whose norm
 never fails in the other session. Both traces count alike: a Python ``open failed`` and a
 system call with an errno.
 
+The same interleaving moves system-call records against the workload's output lines (strace's
+output, the workload's stdout and its stderr are each read by their own thread), so that two
+runs in one environment would "diverge" where a call changed place with a line.
+:class:`MovedCalls` lets the alignment ignore such a record when one side lacks it at one place
+and the other side at another.
+
 System-call records also carry values that change from run to run but that the general text
 rules do not know: pipe and socket inode numbers (``pipe:[48211]``). :func:`normalise_syscall`
 replaces them.
@@ -18,15 +24,18 @@ replaces them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sealog.seal._records import Record
 
-__all__ = ["first_unmatched_failures", "is_failing_call", "normalise_syscall"]
+__all__ = ["MovedCalls", "first_unmatched_failures", "is_failing_call", "normalise_syscall"]
 
 TRACE_LOGGER = "sealog.trace"
 SYSCALL_TRACER = "strace"
+_OUTPUT = frozenset({"stdout", "stderr"})
+_STRACE = ("tracer", SYSCALL_TRACER)
 _INODE = re.compile(r"\b(pipe|socket|anon_inode|net):\[\d+\]")
 
 
@@ -87,3 +96,44 @@ def first_unmatched_failures(
     failing_a = {key(r) for r in a if is_failing_call(r)}
     failing_b = {key(r) for r in b if is_failing_call(r)}
     return _first_missing(a, failing_b, key), _first_missing(b, failing_a, key)
+
+
+def _may_move(key: Hashable) -> bool:
+    """Whether a normalised record (``(source, logger, level, message, fields, exc)``) is a
+    system-call record or a line of the workload's output: each is read by its own thread, so
+    their order against each other is not the workload's."""
+    if not isinstance(key, tuple) or len(key) < 5:
+        return False
+    if key[0] == "workload" and key[1] in _OUTPUT:
+        return True
+    return key[1] == TRACE_LOGGER and isinstance(key[4], tuple) and _STRACE in key[4]
+
+
+class MovedCalls:
+    """Records unmatched on both sides that are the same call or output line in another place.
+
+    Args:
+        unmatched_a: the normalised records of A that the alignment left unmatched.
+        unmatched_b: the same for B.
+    """
+
+    def __init__(self, unmatched_a: Sequence[Hashable], unmatched_b: Sequence[Hashable]) -> None:
+        calls_a = Counter(k for k in unmatched_a if _may_move(k))
+        calls_b = Counter(k for k in unmatched_b if _may_move(k))
+        self._a = calls_a & calls_b
+        self._b = Counter(self._a)
+
+    @staticmethod
+    def _take(counts: Counter[Hashable], key: Hashable) -> bool:
+        if counts[key] > 0:
+            counts[key] -= 1
+            return True
+        return False
+
+    def take_a(self, key: Hashable) -> bool:
+        """Whether this unmatched record of A only moved (each match is used once)."""
+        return self._take(self._a, key)
+
+    def take_b(self, key: Hashable) -> bool:
+        """Whether this unmatched record of B only moved (each match is used once)."""
+        return self._take(self._b, key)
