@@ -21,6 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import trace_cost
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 SEALOG = str(Path(PY).with_name("sealog"))
@@ -170,6 +172,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
         say("sealog run end to end")
         res["run"] = end_to_end(Path(d))
+    say("system-call trace")
+    res["trace"] = trace_cost.measure()
     say("done")
     args.out.write_text(render(res, machine(), time.perf_counter() - started))
     (args.out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
@@ -303,6 +307,7 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         f"An encoded row of this mix is {row_bytes:.0f} bytes on average: sealing costs about"
         f" {ceiling:.3f} us per record in 4 KiB frames, a fraction of a percent of a logging call.",
         "",
+        *trace_cost.render(res["trace"]),
         "## Targets",
         "",
         "| target | measured | |",

@@ -25,6 +25,8 @@ untraced, a sealed record says why, and the platform fingerprint carries the sam
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
@@ -94,6 +96,37 @@ _PID = re.compile(r"^(\d+)\s+")
 _RESULT = re.compile(r"^(?P<ret>\S+)(?:\s+(?P<errno>E[A-Z0-9]+)(?:\s+\((?P<text>.*)\))?)?")
 _FD_PATH = re.compile(r"^(?:-?\d+|AT_FDCWD)<(.*)>$")
 _CACHE = 4096
+_PIPE_SIZE = 1 << 20
+_CHUNK = 1 << 16
+_GATHER = 0.005
+#: How many leading arguments each call's summary reads.
+_NEEDED = {
+    "open": 2,
+    "openat": 3,
+    "openat2": 3,
+    "creat": 1,
+    "stat": 1,
+    "lstat": 1,
+    "newfstatat": 2,
+    "statx": 2,
+    "access": 1,
+    "faccessat": 3,
+    "faccessat2": 3,
+    "execve": 2,
+    "execveat": 3,
+    "chdir": 1,
+    "mkdir": 1,
+    "mkdirat": 2,
+    "unlink": 1,
+    "unlinkat": 2,
+    "rename": 2,
+    "socket": 3,
+    "connect": 2,
+    "bind": 2,
+    "mmap": 5,
+    "mprotect": 3,
+    "ioctl": 2,
+}
 
 
 @dataclass(frozen=True)
@@ -122,34 +155,48 @@ class Call:
         return f"{text} = {self.error}" + (f" ({self.detail})" if self.detail else "")
 
 
-def _split_args(text: str) -> list[str]:
-    """Top-level arguments of ``text`` (strace's ``a, "b, c", {d, e}``)."""
+def _split_args(text: str, limit: int) -> list[str]:
+    """The first ``limit`` top-level arguments of ``text`` (strace's ``a, "b, c", {d, e}``).
+
+    Stopping early matters: what follows the arguments worth keeping is usually a structure the
+    kernel filled in, the longest part of the line.
+    """
     out: list[str] = []
     depth = 0
-    quoted = False
     start = 0
     i = 0
-    while i < len(text):
+    n = len(text)
+    while i < n:
         c = text[i]
-        if quoted:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                quoted = False
-        elif c == '"':
-            quoted = True
+        if c == '"':
+            # jump to the closing quote, past escaped ones
+            i = text.find('"', i + 1)
+            while i > 0 and text[i - 1] == "\\" and not _even_backslashes(text, i - 1):
+                i = text.find('"', i + 1)
+            if i < 0:
+                break
         elif c in "([{":
             depth += 1
         elif c in ")]}":
             depth -= 1
         elif c == "," and depth == 0:
             out.append(text[start:i].strip())
+            if len(out) >= limit:
+                return out
             start = i + 1
         i += 1
     last = text[start:].strip()
     if last or out:
         out.append(last)
     return out
+
+
+def _even_backslashes(text: str, end: int) -> bool:
+    """Whether the run of backslashes ending at ``end`` has an even length (escapes itself)."""
+    start = end
+    while start >= 0 and text[start] == "\\":
+        start -= 1
+    return (end - start) % 2 == 0
 
 
 def _bounded(text: str) -> str:
@@ -206,6 +253,19 @@ def _summarise(name: str, args: list[str], failed: bool) -> tuple[str, ...] | No
         return tuple(args)
     # The rest (stat, access, chdir, mkdir, unlink, rename...): the paths they name.
     return tuple(_path(a) for a in args if a.startswith('"') or _FD_PATH.match(a))
+
+
+def _routine(name: str, body: str, open_at: int) -> bool:
+    """A successful call that is not worth a record, told without splitting its arguments."""
+    if name in _FAILURES_ONLY:
+        return True
+    if name in ("newfstatat", "statx"):
+        comma = body.find(", ", open_at)
+        return body.startswith('""', comma + 2)
+    if name == "ioctl":
+        comma = body.find(",", open_at)
+        return "</dev/" not in body[open_at:comma]
+    return False
 
 
 class StraceParser:
@@ -275,7 +335,9 @@ def _parse_body(body: str) -> Call | None:
     result = _RESULT.match(body[equals + 3 :].strip())
     errno = result.group("errno") if result else None
     failed = errno is not None
-    args = _summarise(name, _split_args(body[open_at + 1 : close_at]), failed)
+    if not failed and _routine(name, body, open_at):
+        return None
+    args = _summarise(name, _split_args(body[open_at + 1 : close_at], _NEEDED.get(name, 4)), failed)
     if args is None:
         return None
     return Call(name, args, errno, result.group("text") if result and failed else None)
@@ -436,6 +498,10 @@ class SyscallTrace:
             self._read_fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
             self._hold_fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             os.set_blocking(self._read_fd, True)
+            # A larger buffer lets strace (and so the workload) run on while the reader waits
+            # for the processor; on a loaded machine that is most of the trace's cost.
+            with contextlib.suppress(OSError, AttributeError):
+                fcntl.fcntl(self._read_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
             self._fifo = fifo
             self._thread = threading.Thread(target=self._pump, name="sealog-strace", daemon=True)
             self._thread.start()
@@ -444,6 +510,11 @@ class SyscallTrace:
     def active(self) -> bool:
         """Whether the workload is traced."""
         return self._options is not None
+
+    @property
+    def calls(self) -> int:
+        """Calls, signals and exits seen so far (recorded or counted)."""
+        return self._collapser.calls
 
     def command(self, cmd: Sequence[str]) -> list[str]:
         """The command line that starts ``cmd`` traced (``cmd`` itself when not traced)."""
@@ -457,11 +528,22 @@ class SyscallTrace:
     def _pump(self) -> None:
         parser = StraceParser()
         feed = self._collapser.feed
-        with os.fdopen(self._read_fd, "rb") as fh:
-            for raw in fh:
-                parsed = parser.parse(raw.decode("utf-8", "replace"))
-                if parsed is not None:
-                    feed(*parsed)
+        fd = self._read_fd
+        rest = b""
+        try:
+            while chunk := os.read(fd, _CHUNK):
+                *lines, rest = (rest + chunk).split(b"\n")
+                for raw in lines:
+                    parsed = parser.parse(raw.decode("utf-8", "replace"))
+                    if parsed is not None:
+                        feed(*parsed)
+                if len(chunk) < _CHUNK // 2:
+                    # strace writes line by line: waking for every line costs two context
+                    # switches per call, on a busy machine far more than the parsing. The pipe
+                    # is large, so strace runs on while this waits for a batch to gather.
+                    time.sleep(_GATHER)
+        finally:
+            os.close(fd)
 
     def finish(self, timeout: float = 5.0) -> None:
         """Read the trace to its end (strace exits after the last traced process) and seal the
