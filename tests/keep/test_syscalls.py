@@ -155,6 +155,36 @@ def test_fatal_signal_and_failed_exit_are_failures() -> None:
     assert killed == (9, Call("exit", ("SIGKILL",), "killed by SIGKILL"))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=80),
+            st.sampled_from(
+                [
+                    '1 openat(AT_FDCWD</>, "/x", O_RDONLY <unfinished ...>',
+                    "1 <... openat resumed>) = -1 ENOENT (No such file or directory)",
+                    "2 <... stat resumed>) = 0",
+                    "3 ioctl(4</dev/x>, TCGETS) = 0",
+                    "3 --- SIGSEGV ---",
+                    "3 +++ killed by +++",
+                    '4 execve("/bin/x", ["x"',
+                    "5 mmap() = ",
+                    ') = ( = ")',
+                ]
+            ),
+        ),
+        max_size=20,
+    )
+)
+def test_no_line_the_workload_can_cause_breaks_the_parser(lines: list[str]) -> None:
+    """Paths and argv come from the workload: whatever they hold, the reader must go on."""
+    parser = StraceParser()
+    for line in lines:
+        parsed = parser.parse(line)
+        assert parsed is None or isinstance(parsed[1], Call)
+
+
 # -- collapse and rate limit ---------------------------------------------------------------
 
 
