@@ -38,6 +38,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sealog.seal._row import Row, make_row
+from sealog.seal._vocabulary import DEBUG, TRACE_LOGGER, WARNING
+
 __all__ = [
     "TRACED_CALLS",
     "Call",
@@ -80,7 +83,6 @@ TRACED_CALLS = (
     "ioctl",
 )
 TRACER = "strace"
-LOGGER = "sealog.trace"
 _WINDOW = 1.0
 _MAX_PER_WINDOW = 200
 _MAX_ARG = 160
@@ -352,7 +354,7 @@ class SyscallCollapser:
     """
 
     def __init__(
-        self, submit: Callable[[list[Any]], None], *, clock: Callable[[], float] = time.monotonic
+        self, submit: Callable[[Row], None], *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._submit = submit
         self._clock = clock
@@ -391,7 +393,7 @@ class SyscallCollapser:
             }
             if call.error is not None:
                 fields["error"] = call.error
-            self._row(30 if call.error else 10, call.message, fields)
+            self._row(WARNING if call.error else DEBUG, call.message, fields)
 
     def note(self, level: int, message: str, fields: dict[str, Any]) -> None:
         """Seal a row about the trace itself (it bypasses collapse and the rate limit)."""
@@ -399,14 +401,16 @@ class SyscallCollapser:
 
     def _row(self, level: int, message: str, fields: dict[str, Any]) -> None:
         self.rows += 1
-        self._submit([time.time(), level, "runtime", LOGGER, message, None, None, fields])
+        self._submit(
+            make_row(time.time(), level, "runtime", TRACE_LOGGER, message, None, None, fields)
+        )
 
     def _close_window(self, now: float) -> None:
         repeats = {c.message: n - 1 for c, n in self._seen.items() if n > 1}
         if repeats or self._over:
             total = sum(repeats.values())
             self._row(
-                10,
+                DEBUG,
                 f"trace summary: {total} repeats collapsed, "
                 f"{self._over} events over the rate limit",
                 {
@@ -558,7 +562,7 @@ class SyscallTrace:
         self._collapser.close()
         if not self.complete:
             self._collapser.note(
-                30,
+                WARNING,
                 f"syscall trace cut: processes still running {timeout:g} s after the workload",
                 {"tracer": TRACER, "event": "trace.cut"},
             )
@@ -576,7 +580,7 @@ def _resolves(exe: str) -> bool:
 
 def start_syscall_trace(
     cmd: Sequence[str],
-    submit: Callable[[list[Any]], None],
+    submit: Callable[[Row], None],
     *,
     strace: str | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -601,15 +605,15 @@ def start_syscall_trace(
     options, status = probe_strace(strace)
     if options is None:
         submit(
-            [
+            make_row(
                 time.time(),
-                30,
+                WARNING,
                 "runtime",
-                LOGGER,
+                TRACE_LOGGER,
                 f"syscall trace {status}; the workload runs untraced",
                 None,
                 None,
                 {"tracer": TRACER, "event": "trace.unavailable", "reason": status},
-            ]
+            )
         )
     return SyscallTrace(options, status, collapser)
