@@ -329,8 +329,8 @@ def diff_sessions(a: Sequence[Record], b: Sequence[Record], *, context: int = 3)
     only_a: list[Located] = []
     only_b: list[Located] = []
     opcodes = [op for op in matcher.get_opcodes() if op[0] != "equal"]
-    # Traced system calls that only changed place against the workload's output (another
-    # thread reads each) are not differences.
+    # A traced system call or an output line that only changed place is not a difference:
+    # strace's output, stdout and stderr are each read by their own thread.
     moved = MovedCalls(
         [keys_a[k] for _, i1, i2, _, _ in opcodes for k in range(i1, i2)],
         [keys_b[k] for _, _, _, j1, j2 in opcodes for k in range(j1, j2)],

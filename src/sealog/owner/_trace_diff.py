@@ -29,10 +29,10 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from sealog.seal._records import Record
+from sealog.seal._vocabulary import TRACE_LOGGER
 
 __all__ = ["MovedCalls", "first_unmatched_failures", "is_failing_call", "normalise_syscall"]
 
-TRACE_LOGGER = "sealog.trace"
 SYSCALL_TRACER = "strace"
 _OUTPUT = frozenset({"stdout", "stderr"})
 _STRACE = ("tracer", SYSCALL_TRACER)
