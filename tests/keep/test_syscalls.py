@@ -153,6 +153,9 @@ def test_fatal_signal_and_failed_exit_are_failures() -> None:
     assert parser.parse("9 +++ exited with 3 +++") == (9, Call("exit", ("3",), "exited with 3"))
     killed = parser.parse("9 +++ killed by SIGKILL +++")
     assert killed == (9, Call("exit", ("SIGKILL",), "killed by SIGKILL"))
+    assert killed[1].message == "exit: killed by SIGKILL"
+    assert sig is not None
+    assert sig[1].message == "signal SIGSEGV SEGV_MAPERR"
 
 
 @settings(max_examples=300, deadline=None)

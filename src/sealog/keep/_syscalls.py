@@ -151,8 +151,10 @@ class Call:
     @property
     def message(self) -> str:
         """The record's message: the call and its arguments, and how it failed."""
+        if self.event == "exit":
+            return f"exit: {self.error or 'exited with 0'}"
         text = " ".join((self.event, *self.args))
-        if self.error is None:
+        if self.error is None or self.event == "signal":
             return text
         return f"{text} = {self.error}" + (f" ({self.detail})" if self.detail else "")
 
