@@ -147,3 +147,17 @@ def test_no_tracer_is_said_in_a_record_and_the_fingerprint_and_the_workload_runs
     assert done.returncode == 1
     changes = json.loads(done.stdout)["fingerprint_changes"]
     assert changes["syscall_trace"] == [_STATUS, "unavailable: strace not found on PATH"]
+
+
+def test_host_sees_no_traced_call_under_testing(runs: Runs, tmp_path: Path) -> None:
+    """The failing calls are sealed to the owner; the host sees the lifecycle and a code."""
+    missing = tmp_path / "secret-name.conf"
+    done = sealog(
+        "run", "--owner", runs.pub, "--profile", "testing", "--store", tmp_path / "st", "--",
+        CAT, missing,
+    )  # fmt: skip
+    assert done.returncode == 1
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert [e["event"] for e in events] == ["keep.starting", "keep.ready", "keep.failed"]
+    assert "secret-name" not in done.stdout + done.stderr
+    assert any(missing.name in r["message"] for r in records(tmp_path / "st", runs.key))

@@ -294,7 +294,7 @@ def _supervise(
         )
     # A Python workload is traced by audit hooks from inside; any other command by its calls.
     syscalls = (
-        start_syscall_trace(cmd, sealed.submit) if profile.trace and not is_python(cmd) else None
+        start_syscall_trace(cmd, relay.row) if profile.trace and not is_python(cmd) else None
     )
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
