@@ -10,13 +10,16 @@ are sealed to a real key and read back with ``sealog read`` and ``sealog diff``.
 from __future__ import annotations
 
 import json
+import platform
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from clihelp import sealog
+from clihelp import SEALOG, sealog
 
 from sealog.keep._syscalls import probe_strace
 
@@ -25,6 +28,7 @@ pytestmark = pytest.mark.skipif(
     _OPTIONS is None, reason=f"system-call tracing needs strace with ptrace ({_STATUS})"
 )
 CAT = shutil.which("cat") or "/bin/cat"
+NO_PTRACE = Path(__file__).with_name("no_ptrace.py")
 
 
 def run(pub: Path, store: Path, *cmd: str, **kw: Any) -> int:
@@ -161,3 +165,30 @@ def test_host_sees_no_traced_call_under_testing(runs: Runs, tmp_path: Path) -> N
     assert [e["event"] for e in events] == ["keep.starting", "keep.ready", "keep.failed"]
     assert "secret-name" not in done.stdout + done.stderr
     assert any(missing.name in r["message"] for r in records(tmp_path / "st", runs.key))
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.machine() != "x86_64",
+    reason="the ptrace-denying seccomp filter is written for x86_64 Linux",
+)
+def test_ptrace_denied_by_the_sandbox_is_said_and_the_workload_runs(
+    runs: Runs, tmp_path: Path
+) -> None:
+    """A sandbox whose seccomp policy refuses ptrace (as container runtimes may)."""
+    config = tmp_path / "app.conf"
+    config.write_text("mode = fast\n")
+    store = tmp_path / "sandboxed"
+    done = subprocess.run(
+        [sys.executable, str(NO_PTRACE), *SEALOG, "run", "--owner", str(runs.pub),
+         "--profile", "testing", "--store", str(store), "--", CAT, str(config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    recs = records(store, runs.key)
+    (note,) = [r for r in recs if r["fields"].get("event") == "trace.unavailable"]
+    assert note["fields"]["reason"].startswith("unavailable: ptrace not permitted")
+    (fingerprint,) = [r for r in recs if r["logger"] == "sealog.fingerprint"]
+    assert fingerprint["fields"]["syscall_trace"] == note["fields"]["reason"]
+    assert any(r["logger"] == "stdout" and r["message"] == "mode = fast" for r in recs)
+    assert not any(r["fields"].get("tracer") == "strace" and "event" in r["fields"]
+                   and r["fields"]["event"] == "openat" for r in recs)  # fmt: skip
