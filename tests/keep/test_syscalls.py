@@ -9,6 +9,7 @@ line shapes (a call split by another process, signals, exits).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,8 @@ from sealog.keep._syscalls import (
     probe_strace,
     start_syscall_trace,
 )
+from sealog.owner._diff import diff_sessions
+from sealog.seal._records import Record
 
 _OPTIONS, _STATUS = probe_strace()
 needs_strace = pytest.mark.skipif(
@@ -43,11 +46,13 @@ class Clock:
         return self.now
 
 
-def traced(cmd: list[str]) -> tuple[int, list[list[Any]], SyscallTrace]:
+def traced(
+    cmd: list[str], env: dict[str, str] | None = None
+) -> tuple[int, list[list[Any]], SyscallTrace]:
     """Run ``cmd`` under the trace as the runtime does; its exit status and the rows."""
     rows: list[list[Any]] = []
     trace = start_syscall_trace(cmd, rows.append)
-    done = subprocess.run(trace.command(cmd), capture_output=True, check=False, timeout=60)
+    done = subprocess.run(trace.command(cmd), capture_output=True, check=False, timeout=60, env=env)
     trace.finish()
     return done.returncode, rows, trace
 
@@ -257,6 +262,24 @@ def test_100000_identical_stats_collapse_into_a_handful_of_records_with_exact_co
     assert times_seen(rows, message) == n
     assert len([r for r in rows if r[4] == message]) <= 30  # one per one-second window at most
     assert len(rows) < 200
+
+
+@needs_strace
+@pytest.mark.skipif(Path("/dev/sgx_enclave").exists(), reason="this machine has an SGX device")
+def test_device_missing_in_one_environment_is_the_first_failing_call() -> None:
+    """The same script, told by an environment variable which device to open: a VM where the
+    device path is there, a Keep where it is not. The diff names the failing ``openat``."""
+    script = ["bash", "-c", 'exec 3<"$KEEP_DEVICE" && echo opened']
+    sessions = []
+    for device in ("/dev/null", "/dev/sgx_enclave"):
+        _, rows, _ = traced(script, env={**os.environ, "KEEP_DEVICE": device})
+        sessions.append([Record.from_row(row, i) for i, row in enumerate(rows)])
+    result = diff_sessions(*sessions)
+    assert result.failing_only_a is None
+    assert result.failing_only_b is not None
+    failing = result.failing_only_b.record
+    assert failing.message.startswith("openat /dev/sgx_enclave O_RDONLY = ENOENT")
+    assert failing.fields["error"] == "ENOENT"
 
 
 @needs_strace
