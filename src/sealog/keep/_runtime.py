@@ -293,9 +293,7 @@ def _supervise(
             source="sealog",
         )
     # A Python workload is traced by audit hooks from inside; any other command by its calls.
-    syscalls = (
-        start_syscall_trace(cmd, relay.row) if profile.trace and not is_python(cmd) else None
-    )
+    syscalls = start_syscall_trace(cmd, relay.row) if profile.trace and not is_python(cmd) else None
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
         if syscalls is not None:
