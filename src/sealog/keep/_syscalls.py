@@ -217,11 +217,6 @@ def _path(arg: str) -> str:
     return _bounded(m.group(1)) if m else _bounded(arg)
 
 
-def _is_struct(arg: str) -> bool:
-    """Buffers the kernel filled in or read: structures, arrays, bare addresses."""
-    return arg.startswith(("{", "0x")) or arg == "NULL"
-
-
 def _summarise(name: str, args: list[str], failed: bool) -> tuple[str, ...] | None:
     """The arguments worth keeping, or None when the call is not worth a record."""
     n = len(args)
