@@ -189,7 +189,8 @@ def test_sigterm_is_forwarded_and_session_closed(tmp_path, owner) -> None:
     )
     proc = _start_testing_run(pub, tmp_path / "st", script)
     _wait_for_event(proc, "keep.ready")
-    time.sleep(0.5)
+    # The handler is installed once "ready" is sealed (stdout is sealed under testing).
+    _wait_for_record(tmp_path / "st", key, "ready")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
     assert verdicts(tmp_path / "st", key)[0]["status"] == "intact"
@@ -212,7 +213,7 @@ def test_runtime_killed_leaves_readable_truncated_session(tmp_path, owner) -> No
     )
     proc = _start_testing_run(pub, tmp_path / "st", script)
     ready = _wait_for_event(proc, "keep.ready")
-    time.sleep(1.0)
+    _wait_for_record(tmp_path / "st", key, "tick 5")  # several frames sealed, whatever the load
     proc.kill()
     proc.wait(timeout=10)
     os.kill(ready["pid"], signal.SIGKILL)  # the workload runs in its own session: end it too
@@ -288,6 +289,18 @@ def _start_testing_run(pub: Path, store: Path, script: Path) -> subprocess.Popen
     return subprocess.Popen(
         [*cmd, "--", sys.executable, str(script)], stderr=subprocess.PIPE, text=True
     )
+
+
+def _wait_for_record(store: Path, key: Path, message: str) -> None:
+    """Wait until the owner can read a record with ``message`` from the live session."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if list(store.glob("*.seal")):
+            done = sealog("read", store, "--key", key, "--json")
+            if any(json.loads(x)["message"] == message for x in done.stdout.splitlines()):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no record {message!r} within 30 s")
 
 
 def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict:
