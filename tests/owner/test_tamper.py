@@ -189,3 +189,64 @@ def test_damaged_length_prefix_is_modified_not_truncated(make_session, owner_key
     path.write_bytes(bytes(data))
     status, _, _ = only_verdict(store, owner_key)
     assert status == "modified"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\x00\x01\x02",  # 3 bytes: less than an entry's length prefix
+        b"\x00\x00\x00\x10\xff\xff\xff",  # 7 bytes
+        # an entry header that claims 16 MiB, then 1 MiB of arbitrary bytes
+        (16 << 20).to_bytes(4, "big")
+        + ((16 << 20) ^ 0xFFFFFFFF).to_bytes(4, "big")
+        + b"\xa5" * (1 << 20),
+    ],
+    ids=["3-bytes", "7-bytes", "16MiB-claim"],
+)
+def test_bytes_appended_after_close_are_a_modification(
+    make_session, owner_key, tail: bytes
+) -> None:
+    """The reader used to take a torn entry after the close for one still being written."""
+    store, sid = make_session()
+    path = store / f"{sid}.seal"
+    with path.open("ab") as fh:
+        fh.write(tail)
+    status, message, _ = only_verdict(store, owner_key)
+    assert status == "modified"
+    assert "after the closing frame" in message
+
+
+def _reseal_closing_frame(path: Path, owner_key: OwnerPrivateKey, edit) -> None:
+    """Do what the owner can: derive the closing frame's key, re-encrypt edited content."""
+    from sealog.seal._frames import FrameOpener, KeySchedule, core_digest
+    from sealog.seal._header import Header
+
+    parts = entries(path)
+    header = Header.from_bytes(parts[0])
+    root = owner_key.open(header.enc, header.hpke_info)
+    opener = FrameOpener(header, root)
+    for payload in parts[1:-1]:
+        opener.open(payload)
+    last = parts[-1]
+    seq = opener.next_seq
+    aead = KeySchedule(root, core_digest(header)).aead(seq)
+    aad = b"sealog/frame/v2\n" + header.digest + last[:12] + opener.chain
+    plain = aead.decrypt(seq.to_bytes(12, "big"), last[12:], aad)
+    edited = edit(plain)
+    assert edited != plain
+    assert len(edited) == len(plain)
+    parts[-1] = last[:12] + aead.encrypt(seq.to_bytes(12, "big"), edited, aad)
+    rewrite(path, parts)
+
+
+def test_owner_cannot_rewrite_the_closing_frame_unnoticed(make_session, owner_key) -> None:
+    """The owner re-encrypts the closing frame with a record changed ("payment FAILED" into
+    "OK", exit code 3 into 0): the last signature covers the closing frame's own content, so
+    verify refuses it although every AEAD tag is right."""
+    store, sid = make_session(records=3, frames_every=100)
+    path = store / f"{sid}.seal"
+    # The closing frame carries the pending records and the ``session closed`` record.
+    _reseal_closing_frame(path, owner_key, lambda p: p.replace(b"record 2", b"record 9"))
+    status, _, at = only_verdict(store, owner_key)
+    assert status == "modified"
+    assert at is not None

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sealog._files import read_tail
 from sealog.errors import DecryptionError, FormatError
 from sealog.owner._timeline import ProfileSpan, TimelineChecker
-from sealog.seal._container import MAGIC, Damaged, Entry, iter_entries
+from sealog.seal._container import MAGIC, Damaged, Entry, iter_file_entries
 from sealog.seal._frames import FrameOpener, parse_frame_header
 from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPrivateKey
@@ -152,43 +153,37 @@ class SessionReader:
 
     def read(self) -> Iterator[Record]:
         """Yield every record that the data written so far authenticates."""
-        if self._failure is not None or self.closed:
+        if self._failure is not None:
             return
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self._offset)
-                data = fh.read()
-        except FileNotFoundError as exc:
-            raise FormatError(f"{self.path}: no such session file") from exc
-        base = self._offset
-        start = 0
-        if base == 0:
-            if len(data) < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
-                self._torn = len(data) < len(MAGIC) and MAGIC.startswith(data)
+        if self._offset == 0:
+            head = read_tail(self.path, 0, len(MAGIC))
+            if head != MAGIC:
+                self._torn = len(head) < len(MAGIC) and MAGIC.startswith(head)
                 if not self._torn:
                     self._fail("modified", "not a sealog session file (bad magic)")
                 return
-            start = len(MAGIC)
+            self._offset = len(MAGIC)
         self._torn = False
-        entries = iter_entries(data, start)
+        entries = iter_file_entries(self.path, self._offset)
         for item in entries:
+            if self.closed:
+                # Anything after the closing frame, a whole entry or a few bytes, was put there.
+                self._fail("modified", "data after the closing frame", self.frames)
+                return
             if isinstance(item, Damaged):
                 if item.torn:
                     self._torn = True  # maybe still being written; verdict() decides
                 else:
-                    self._fail("modified", f"file framing damaged at byte {base + item.offset}")
+                    self._fail("modified", f"file framing damaged at byte {item.offset}")
                 return
             if self.header is None:
                 if not self._open_header(item):
                     return
-            elif self.closed:
-                self._fail("modified", "data after the closing frame", self.frames)
-                return
             else:
                 yield from self._open_frame(item, entries)
                 if self._failure is not None:
                     return
-            self._offset = base + item.offset + 8 + len(item.payload)
+            self._offset = item.offset + 8 + len(item.payload)
 
     def _open_header(self, entry: Entry) -> bool:
         try:
@@ -232,7 +227,7 @@ class SessionReader:
         try:
             frame = opener.open(payload)
         except (DecryptionError, FormatError):
-            rest = [e.payload for e in later if isinstance(e, Entry)]
+            rest = (e.payload for e in later if isinstance(e, Entry))
             status, message = self._classify(opener, payload, rest)
             self._fail(status, message, self.frames)
             return
@@ -251,15 +246,16 @@ class SessionReader:
 
     def _earlier_copy(self, payload: bytes) -> int | None:
         """The position of an identical earlier frame, if any (reads the file once more)."""
-        data = self.path.read_bytes()
-        for pos, item in enumerate(iter_entries(data)):
-            if not isinstance(item, Entry) or item.offset >= self._offset:
+        for pos, item in enumerate(iter_file_entries(self.path, len(MAGIC), self._offset)):
+            if not isinstance(item, Entry):
                 break
             if pos > 0 and item.payload == payload:
                 return pos - 1
         return None
 
-    def _classify(self, opener: FrameOpener, payload: bytes, rest: list[bytes]) -> tuple[str, str]:
+    def _classify(
+        self, opener: FrameOpener, payload: bytes, rest: Iterator[bytes]
+    ) -> tuple[str, str]:
         """Name why the frame at the expected position does not open."""
         expected = opener.next_seq
         copy = self._earlier_copy(payload)
@@ -272,15 +268,9 @@ class SessionReader:
         if seq != expected:
             if opener.opens_with_fixed_header(payload):
                 return "modified", f"frame {expected}: clear sequence number altered to {seq}"
-            later = []
-            for p in rest:
-                try:
-                    later.append(parse_frame_header(p)[0])
-                except FormatError:
-                    break
             if seq < expected:
                 return "duplicated", f"frame {seq} appears again at position {expected}"
-            if expected in later:
+            if _comes_later(expected, rest):
                 return "reordered", f"frame {seq} found where frame {expected} belongs"
             if self._splice and (other := self._splice(payload)):
                 return "spliced", f"frame {expected}: spliced from session {other}"
@@ -310,3 +300,13 @@ class SessionReader:
             "truncated", f"truncated {where}: no closing frame{tail}", timeline=spans
         )
 
+
+def _comes_later(seq: int, rest: Iterator[bytes]) -> bool:
+    """Whether frame ``seq`` stands somewhere in ``rest`` (read lazily, never held whole)."""
+    for payload in rest:
+        try:
+            if parse_frame_header(payload)[0] == seq:
+                return True
+        except FormatError:
+            return False
+    return False

@@ -12,8 +12,21 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-__all__ = ["MAGIC", "MAX_ENTRY", "Entry", "Damaged", "encode_entry", "iter_entries"]
+from sealog._files import read_tail
+
+__all__ = [
+    "MAGIC",
+    "MAX_ENTRY",
+    "READ_CHUNK",
+    "Damaged",
+    "Entry",
+    "encode_entry",
+    "entry_need",
+    "iter_entries",
+    "iter_file_entries",
+]
 
 MAGIC = b"sealog\x00\x01\n"
 _LEN = struct.Struct(">II")
@@ -61,3 +74,50 @@ def iter_entries(data: bytes, start: int = len(MAGIC)) -> Iterator[Entry | Damag
             return
         yield Entry(pos, data[pos + _LEN.size : pos + _LEN.size + n])
         pos += _LEN.size + n
+
+
+#: How much of a session file is read at a time: the owner's tools never hold a whole
+#: store file in memory, only this much or one entry (at most ``MAX_ENTRY``).
+READ_CHUNK = 1024 * 1024
+
+
+def entry_need(data: bytes, offset: int) -> int:
+    """Bytes the entry starting at ``offset`` takes in full (its length prefix included)."""
+    if len(data) - offset < _LEN.size:
+        return _LEN.size
+    n: int = _LEN.unpack_from(data, offset)[0]
+    return _LEN.size + min(n, MAX_ENTRY)
+
+
+def iter_file_entries(
+    path: Path, start: int = len(MAGIC), stop: int | None = None
+) -> Iterator[Entry | Damaged]:
+    """:func:`iter_entries` over a file read a chunk at a time; offsets are the file's.
+
+    Stops before the first entry that starts at or after ``stop``.
+
+    Raises:
+        FormatError: the file is missing or is not a regular file.
+    """
+    offset = start
+    limit = READ_CHUNK
+    while stop is None or offset < stop:
+        data = read_tail(path, offset, limit)
+        more = len(data) >= limit  # the file may go on past what was read
+        end = 0
+        for item in iter_entries(data, 0):
+            if isinstance(item, Damaged):
+                if item.torn and more:  # only torn by the chunk's edge: read it whole
+                    limit = max(READ_CHUNK, entry_need(data, item.offset))
+                    break
+                yield Damaged(offset + item.offset, item.torn, item.reason)
+                return
+            if stop is not None and offset + item.offset >= stop:
+                return
+            yield Entry(offset + item.offset, item.payload)
+            end = item.offset + _LEN.size + len(item.payload)
+            limit = READ_CHUNK
+        else:
+            if not more:
+                return
+        offset += end

@@ -25,7 +25,7 @@ from sealog.seal._evidence import Evidence
 
 __all__ = ["FORMAT_VERSION", "Header", "LaunchConfig"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
