@@ -20,6 +20,7 @@ from sealog.owner import verify_store
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
+from sealog.profile import builtin_profile, profile_digest
 from streams import none_evidence, plain_profile
 
 
@@ -99,12 +100,18 @@ def write_session(tmp_path: Path, key: OwnerPrivateKey, control, rows, *, policy
     return store
 
 
-def changed(bundle: dict) -> dict:
-    return {"event": "profile.changed", "profile": "incident", "bundle": bundle}
+def changed(bundle: dict, digest: str | None = None) -> dict:
+    digest = digest or profile_digest(builtin_profile("incident")).hex()
+    return {
+        "event": "profile.changed",
+        "profile": "incident",
+        "profile_digest": digest,
+        "bundle": bundle,
+    }
 
 
 def reverted() -> dict:
-    return {"event": "profile.reverted", "profile": "test"}
+    return {"event": "profile.reverted", "profile": "test", "profile_digest": "11" * 32}
 
 
 def test_change_with_a_valid_order_is_in_the_timeline(tmp_path, owner_key, control) -> None:
@@ -157,3 +164,16 @@ def test_sealed_policy_other_than_the_launched_one_is_rejected(tmp_path, owner_k
     (verdict,) = verify_store(store, owner_key)
     assert verdict.status == "policy-violation"
     assert "not the launch configuration's" in verdict.message
+
+
+def test_switch_to_a_profile_other_than_the_policys_digest_is_a_policy_violation(
+    tmp_path, owner_key, control
+) -> None:
+    """A Keep that switched to a look-alike ``incident`` (say, one the host planted) seals its
+    digest; verify holds it against the digest the control policy binds to the target."""
+    bundle = bundle_json(control, control["alice"], control["bob"])
+    planted = profile_digest(builtin_profile("development")).hex()
+    store = write_session(tmp_path, owner_key, control, [(1, changed(bundle, planted))])
+    (verdict,) = verify_store(store, owner_key)
+    assert verdict.status == "policy-violation"
+    assert "not the one the control policy binds" in verdict.message

@@ -13,6 +13,12 @@ goes into the attestation binding::
     [targets.incident]        # one table per profile name that may be switched to
     approvals = 2             # distinct approvers needed, 1 ..= number of approvers
     max_duration = "2h"       # longest validity window of an order: "30s", "15m", "2h", "1d"
+    profile_digest = "<hex>"  # the target profile's digest; optional for a built-in name
+
+A target is bound to one profile by its digest (a built-in name defaults to the built-in
+profile's digest): the Keep resolves every target once, at launch, and refuses one whose
+profile does not have this digest; it never reads a profile from its working folder when an
+order arrives, so a host that plants a file under a target's name gains nothing.
 
 The loader is strict: an unknown key, a missing key or a value of the wrong type is a
 :class:`~sealog.errors.FormatError` naming the file and the dotted key, because a typo in a
@@ -20,8 +26,8 @@ security policy must not weaken it silently.
 
 The policy digest is SHA-256 over ``b"sealog/control/v1\\n"`` followed by the sorted, compact JSON
 of ``{"approvers": [{"key", "name"}, ...] (sorted by name), "audit_log_key", "format",
-"targets": {name: {"approvals", "max_duration_seconds"}}}``, keys written in their one-line text
-form. Comments, key order and ``"120m"`` against ``"2h"`` do not change it.
+"targets": {name: {"approvals", "max_duration_seconds", "profile_digest"}}}``, keys written
+in their one-line text form. Comments, key order and ``"120m"`` against ``"2h"`` do not change it.
 
 This module also holds the Ed25519 public key type shared by approvers and the audit log
 (:class:`VerifyKey`), beside the signing half in ``_keys``.
@@ -44,6 +50,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sealog._files import read_text
 from sealog._strict import FieldReader, canonical_json, strict_toml
 from sealog.errors import FormatError
+from sealog.profile import builtin_names, builtin_profile, profile_digest
 
 __all__ = [
     "CONTROL_FORMAT",
@@ -65,6 +72,7 @@ _DIGEST_PREFIX = b"sealog/control/v1\n"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION = re.compile(r"^([1-9][0-9]{0,9})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -161,11 +169,24 @@ class TargetRule:
         profile: the target profile's name.
         approvals: how many distinct approvers must sign an order (>= 1).
         max_duration: the longest validity window an order may ask for (> 0).
+        profile_digest: the digest (32 bytes) the target profile must have.
     """
 
     profile: str
     approvals: int
     max_duration: timedelta
+    profile_digest: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.profile_digest and self.profile in builtin_names():
+            object.__setattr__(
+                self, "profile_digest", profile_digest(builtin_profile(self.profile))
+            )
+        if len(self.profile_digest) != 32:
+            raise FormatError(
+                f"targets.{self.profile}.profile_digest: required for a profile that is not "
+                "built in (64 hex digits, as sealog profiles show FILE prints)"
+            )
 
 
 @dataclass(frozen=True)
@@ -247,6 +268,7 @@ class ControlPolicy:
                 rule.profile: {
                     "approvals": rule.approvals,
                     "max_duration_seconds": int(rule.max_duration.total_seconds()),
+                    "profile_digest": rule.profile_digest.hex(),
                 }
                 for rule in self.targets
             },
@@ -334,11 +356,25 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         if not _NAME.fullmatch(name):
             raise FormatError(f"{source}: {where}: not a valid profile name")
         table = r.check(item, where, dict, "a table")
-        r.keys(table, where + ".", required=("approvals", "max_duration"), optional=())
+        r.keys(
+            table,
+            where + ".",
+            required=("approvals", "max_duration"),
+            optional=("profile_digest",),
+        )
         approvals = r.integer(table, "approvals", prefix=where + ".")
         duration_text = r.string(table, "max_duration", prefix=where + ".")
         duration = parse_duration(duration_text, what=f"{source}: {where}.max_duration")
-        targets.append(TargetRule(name, approvals, duration))
+        digest = b""
+        if "profile_digest" in table:
+            digest_text = r.string(table, "profile_digest", prefix=where + ".")
+            if not _HEX64.fullmatch(digest_text):
+                raise FormatError(f"{source}: {where}.profile_digest: expected 64 hex digits")
+            digest = bytes.fromhex(digest_text)
+        try:
+            targets.append(TargetRule(name, approvals, duration, digest))
+        except FormatError as exc:
+            raise FormatError(f"{source}: {exc}") from exc
     try:
         return ControlPolicy(log_key, tuple(approvers), tuple(targets), text)
     except FormatError as exc:

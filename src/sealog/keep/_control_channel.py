@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from sealog.audit import ControlPolicy, OrderApproval, OrderBundle, check_order
-from sealog.errors import Error
+from sealog.errors import Error, FormatError, PolicyError
 from sealog.keep._host_channel import HostChannel
-from sealog.profile import Profile, profile_digest, resolve_profile
+from sealog.keep._targets import bind_profile, bind_targets
+from sealog.profile import Profile, profile_digest
 from sealog.seal._vocabulary import (
     EVENT_ORDER_REFUSED,
     EVENT_PROFILE_CHANGED,
@@ -36,7 +37,7 @@ _POLL = 0.2
 
 #: ``(level, message, fields)``: seal one ``sealog``-source record.
 Seal = Callable[[int, str, dict[str, Any]], None]
-#: Switch to a profile (given with the reference the workload can resolve it by).
+#: Switch to a profile (given with the TOML text the workload parses it from).
 Switch = Callable[[Profile, str], None]
 
 
@@ -77,6 +78,13 @@ class ControlChannel:
         self._seal = seal
         self._host = host
         self._clock = clock
+        # Targets and the launch profile are read now, at launch, never when an order comes.
+        self._targets = bind_targets(policy)
+        launch_profile, launch_ref = launch
+        try:
+            self._launch_text: str | None = bind_profile(launch_ref, profile_digest(launch_profile)).text
+        except Error:
+            self._launch_text = None
         self._seen_files: set[str] = set()
         self._nonces: set[str] = set()
         self.active: OrderApproval | None = None
@@ -123,7 +131,12 @@ class ControlChannel:
                 seen_nonces=self._nonces,
                 inclusion=bundle.inclusion,
             )
-            target = resolve_profile(approval.target)
+            bound = self._targets.get(approval.target)
+            if bound is None:
+                raise PolicyError(f"target {approval.target} is not in the control policy")
+            if isinstance(bound, FormatError):
+                raise bound
+            target = bound.profile
         except Error as exc:
             self._seal(
                 30,
@@ -133,7 +146,7 @@ class ControlChannel:
             self._host.emit("keep.order_refused", code="order.refused")
             return
         self._nonces.add(approval.nonce)
-        self._switch(target, approval.target)
+        self._switch(target, bound.text)
         self.active = approval
         self._seal(
             30,
@@ -157,8 +170,8 @@ class ControlChannel:
     def _revert(self) -> None:
         expired = self.active
         self.active = None
-        profile, ref = self._launch
-        self._switch(profile, ref)
+        profile, _ref = self._launch
+        self._switch(profile, self._launch_text or "")
         self._seal(
             30,
             f"profile reverted to {profile.name}: order window ended",

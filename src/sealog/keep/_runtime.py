@@ -413,10 +413,10 @@ def _control_channel(
         with contextlib.suppress(OSError):  # a workload that exited takes no more messages
             os.write(ctl_write, (json.dumps(message) + "\n").encode())
 
-    def switch(target: Profile, ref: str) -> None:
+    def switch(target: Profile, text: str) -> None:
         sealed.set_owner_rules(target.owner)
         relay.apply(target)
-        send({"profile": ref})
+        send({"profile_toml": text})
 
     def seal(level: int, message: str, fields: dict[str, Any]) -> None:
         _runtime_record(sealed, level, message, fields, logger=CONTROL_LOGGER, source="sealog")

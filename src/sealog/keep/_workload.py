@@ -146,14 +146,16 @@ def install() -> SealogHandler | None:
 
 def _follow_control(fd: int, handler: SealogHandler, sink: PipeSink, root: logging.Logger) -> None:
     """Apply what the runtime says after a change order: a profile switch, a ring dump."""
-    from sealog.profile import resolve_profile  # noqa: PLC0415
+    from sealog.profile import parse_profile  # noqa: PLC0415
 
     with os.fdopen(fd, "rb") as fh:
         for line in fh:
             try:
                 message = json.loads(line)
-                if "profile" in message:
-                    handler.apply_profile(resolve_profile(str(message["profile"])))
+                if message.get("profile_toml"):
+                    # The text the runtime bound at launch: never a name looked up here.
+                    profile = parse_profile(str(message["profile_toml"]), source="change order")
+                    handler.apply_profile(profile)
                     root.setLevel(handler.threshold)
                 if message.get("ring"):
                     sink.send_message({"ring": handler.ring_rows()})

@@ -2,8 +2,9 @@
 
 The Keep seals its control policy at session start and every profile change with the whole
 order bundle behind it. The owner checks each change again, as the Keep should have: the sealed
-policy must be the one the launch configuration (and so the attestation) names, and the order
-must pass :func:`sealog.audit.check_order` at the time the change was sealed.
+policy must be the one the launch configuration (and so the attestation) names, the order
+must pass :func:`sealog.audit.check_order` at the time the change was sealed, and the digest of
+the profile switched to must be the one the policy binds to the order's target.
 """
 
 from __future__ import annotations
@@ -131,6 +132,13 @@ class TimelineChecker:
                         f"frame {record.seq}: order is for {approval.target}, "
                         f"but the profile changed to {profile}"
                     )
+                rule = self._policy.target(approval.target)
+                sealed_digest = str(fields.get("profile_digest"))
+                if rule is None or sealed_digest != rule.profile_digest.hex():
+                    self.problems.append(
+                        f"frame {record.seq}: profile {profile} has digest "
+                        f"{sealed_digest[:16]}…, not the one the control policy binds"
+                    )
                 self._nonces.add(approval.nonce)
                 self._active = (approval.digest.hex()[:16], approval.expires)
                 self.spans.append(
@@ -148,7 +156,9 @@ class TimelineChecker:
 
     def _take_revert(self, record: Record, fields: dict[str, Any]) -> None:
         profile = str(fields.get("profile"))
-        if profile != self._header.profile_name:
+        if profile != self._header.profile_name or fields.get(
+            "profile_digest"
+        ) != self._header.profile_digest.hex():
             self.problems.append(
                 f"frame {record.seq}: reverted to {profile}, not the launch profile"
             )

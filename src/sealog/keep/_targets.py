@@ -1,0 +1,69 @@
+"""Change-order targets, resolved once at launch and bound to the digests the policy names.
+
+The control policy binds every target to a profile digest (:class:`~sealog.audit.TargetRule`).
+The Keep reads each target's profile here, before the workload starts, and keeps the profile
+and its TOML text in memory: a switch hands the workload that text, never a name to look up.
+Nothing is read from the working folder when an order arrives, so a profile the host plants
+there under a target's name is never used, and one planted before launch is refused because
+its digest is not the policy's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sealog._display import printable
+from sealog._files import DOCUMENT_LIMIT, read_text
+from sealog.audit._policy import ControlPolicy
+from sealog.errors import FormatError
+from sealog.profile import Profile, builtin_names, builtin_text, parse_profile, profile_digest
+
+__all__ = ["BoundProfile", "bind_profile", "bind_targets"]
+
+
+@dataclass(frozen=True)
+class BoundProfile:
+    """A profile read once, with the text the workload parses the same profile from.
+
+    Attributes:
+        profile: the checked profile.
+        text: its TOML text.
+        digest: its digest.
+    """
+
+    profile: Profile
+    text: str
+    digest: bytes
+
+
+def bind_profile(ref: str, digest: bytes) -> BoundProfile:
+    """Read profile ``ref`` (a built-in name or a file) and check it has ``digest``.
+
+    Raises:
+        FormatError: unreadable, not a profile, or a profile with another digest.
+    """
+    if ref in builtin_names():
+        text = builtin_text(ref)
+    else:
+        text = read_text(Path(ref), "a profile file", limit=DOCUMENT_LIMIT)
+    profile = parse_profile(text, source=ref)
+    actual = profile_digest(profile)
+    if actual != digest:
+        raise FormatError(
+            f"profile {printable(ref)}: digest {actual.hex()[:16]}…, "
+            f"the control policy binds {digest.hex()[:16]}…"
+        )
+    return BoundProfile(profile, text, actual)
+
+
+def bind_targets(policy: ControlPolicy) -> dict[str, BoundProfile | FormatError]:
+    """Every target of ``policy``, bound now, or the reason it cannot be (orders for it are
+    then refused)."""
+    bound: dict[str, BoundProfile | FormatError] = {}
+    for rule in policy.targets:
+        try:
+            bound[rule.profile] = bind_profile(rule.profile, rule.profile_digest)
+        except FormatError as exc:
+            bound[rule.profile] = FormatError(f"target {rule.profile}: {exc}")
+    return bound
