@@ -22,9 +22,7 @@ from sealog.profile import Profile, builtin_profile, builtin_text, parse_profile
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
 APPROVED = builtin_text("testing").replace('name = "testing"', 'name = "custom-debug"', 1)
-PLANTED = builtin_text("development").replace(
-    'name = "development"', 'name = "custom-debug"', 1
-)
+PLANTED = builtin_text("development").replace('name = "development"', 'name = "custom-debug"', 1)
 
 
 def _policy_text(log: SigningKey, alice: SigningKey, digest: str | None) -> str:

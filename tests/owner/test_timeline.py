@@ -17,10 +17,10 @@ from sealog.audit._policy import control_policy_digest, parse_control_policy
 from sealog.host._store import Store
 from sealog.keep._session import SealedSession
 from sealog.owner import verify_store
+from sealog.profile import builtin_profile, profile_digest
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
-from sealog.profile import builtin_profile, profile_digest
 from streams import none_evidence, plain_profile
 
 

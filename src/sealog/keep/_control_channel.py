@@ -13,6 +13,7 @@ the host channel as ``keep.profile_changed``. When its window ends the Keep reve
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable
@@ -81,10 +82,9 @@ class ControlChannel:
         # Targets and the launch profile are read now, at launch, never when an order comes.
         self._targets = bind_targets(policy)
         launch_profile, launch_ref = launch
-        try:
-            self._launch_text: str | None = bind_profile(launch_ref, profile_digest(launch_profile)).text
-        except Error:
-            self._launch_text = None
+        self._launch_text: str | None = None
+        with contextlib.suppress(Error):
+            self._launch_text = bind_profile(launch_ref, profile_digest(launch_profile)).text
         self._seen_files: set[str] = set()
         self._nonces: set[str] = set()
         self.active: OrderApproval | None = None

@@ -156,9 +156,10 @@ class TimelineChecker:
 
     def _take_revert(self, record: Record, fields: dict[str, Any]) -> None:
         profile = str(fields.get("profile"))
-        if profile != self._header.profile_name or fields.get(
-            "profile_digest"
-        ) != self._header.profile_digest.hex():
+        if (
+            profile != self._header.profile_name
+            or fields.get("profile_digest") != self._header.profile_digest.hex()
+        ):
             self.problems.append(
                 f"frame {record.seq}: reverted to {profile}, not the launch profile"
             )
