@@ -476,6 +476,7 @@ def check_order(
     now: datetime,
     seen_nonces: Collection[str],
     inclusion: OrderInclusion,
+    last_tree_head: SignedTreeHead | None = None,
 ) -> OrderApproval:
     """Decide whether a Keep may apply a change order; the single entry point for that decision.
 
@@ -489,7 +490,9 @@ def check_order(
     4. the window is no longer than the target's ``max_duration``;
     5. the nonce is not in ``seen_nonces`` (no replay);
     6. ``keep`` is ``keep_id`` or ``"*"``;
-    7. the tree head's signature verifies with the policy's ``audit_log_key``;
+    7. the tree head's signature verifies with the policy's ``audit_log_key``, it is not older
+       (smaller or earlier) than ``last_tree_head``, the newest one this Keep accepted, and
+       not older than the policy's ``max_tree_head_age`` at ``now``, when the policy sets one;
     8. the inclusion proof shows ``leaf_hash(order.entry_bytes())`` at ``leaf_index`` under
        the tree head's root (RFC 9162 2.1.3.2).
 
@@ -500,6 +503,7 @@ def check_order(
         now: the current time (aware); injected so that tests and replays control it.
         seen_nonces: nonces of orders this Keep has applied before.
         inclusion: the order's leaf index, inclusion proof and signed tree head.
+        last_tree_head: the newest tree head this Keep accepted with an earlier order.
 
     Returns:
         The approval, to apply and to seal into the stream.
@@ -569,6 +573,20 @@ def check_order(
             f"audit log tree head is not signed by the policy's audit log key "
             f"{policy.audit_log_key.key_id}"
         ) from exc
+    if last_tree_head is not None and (
+        sth.size < last_tree_head.size or sth.timestamp < last_tree_head.timestamp
+    ):
+        raise PolicyError(
+            f"audit log tree head of size {sth.size} is older than the one of size "
+            f"{last_tree_head.size} this Keep has seen (a rolled-back log view)"
+        )
+    if policy.max_tree_head_age is not None:
+        age_ms = int(now.timestamp() * 1000) - sth.timestamp
+        if age_ms > policy.max_tree_head_age.total_seconds() * 1000:
+            raise PolicyError(
+                f"audit log tree head is {age_ms // 1000}s old, older than the "
+                f"{format_duration(policy.max_tree_head_age)} the control policy allows"
+            )
     # Step 8: the order, with exactly these signatures, must be in that log.
     try:
         verify_inclusion(

@@ -5,6 +5,7 @@ goes into the attestation binding::
 
     format = 1
     audit_log_key = "sealog-ed25519-pub:v1:<base64>"
+    max_tree_head_age = "1h"  # optional: refuse orders proven under an older tree head
 
     [[approvers]]
     name = "alice"
@@ -26,7 +27,8 @@ security policy must not weaken it silently.
 
 The policy digest is SHA-256 over ``b"sealog/control/v1\\n"`` followed by the sorted, compact JSON
 of ``{"approvers": [{"key", "name"}, ...] (sorted by name), "audit_log_key", "format",
-"targets": {name: {"approvals", "max_duration_seconds", "profile_digest"}}}``, keys written
+"targets": {name: {"approvals", "max_duration_seconds", "profile_digest"}},
+"max_tree_head_age_seconds"}`` (0 for none), keys written
 in their one-line text form. Comments, key order and ``"120m"`` against ``"2h"`` do not change it.
 
 This module also holds the Ed25519 public key type shared by approvers and the audit log
@@ -203,12 +205,14 @@ class ControlPolicy:
         targets: one rule per profile name that may be switched to, sorted by name.
         text: the TOML text it was parsed from: the Keep seals exactly what it enforces, so
             the owner checks orders against the same bytes (empty when built in code).
+        max_tree_head_age: the oldest audit log tree head an order may come with, or None.
     """
 
     audit_log_key: VerifyKey
     approvers: tuple[Approver, ...]
     targets: tuple[TargetRule, ...]
     text: str = field(default="", compare=False, repr=False)
+    max_tree_head_age: timedelta | None = None
 
     def __post_init__(self) -> None:
         names: set[str] = set()
@@ -272,6 +276,9 @@ class ControlPolicy:
                 }
                 for rule in self.targets
             },
+            "max_tree_head_age_seconds": (
+                int(self.max_tree_head_age.total_seconds()) if self.max_tree_head_age else 0
+            ),
         }
 
 
@@ -331,7 +338,12 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
     """
     doc = strict_toml(text, source)
     r = _Reader(source)
-    r.keys(doc, "", required=("format", "audit_log_key", "approvers", "targets"), optional=())
+    r.keys(
+        doc,
+        "",
+        required=("format", "audit_log_key", "approvers", "targets"),
+        optional=("max_tree_head_age",),
+    )
     version = r.integer(doc, "format")
     if version != CONTROL_FORMAT:
         raise FormatError(f"{source}: format: expected {CONTROL_FORMAT}, got {version}")
@@ -375,8 +387,15 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
             targets.append(TargetRule(name, approvals, duration, digest))
         except FormatError as exc:
             raise FormatError(f"{source}: {exc}") from exc
+    max_age = None
+    if "max_tree_head_age" in doc:
+        max_age = parse_duration(
+            r.string(doc, "max_tree_head_age"), what=f"{source}: max_tree_head_age"
+        )
     try:
-        return ControlPolicy(log_key, tuple(approvers), tuple(targets), text)
+        return ControlPolicy(
+            log_key, tuple(approvers), tuple(targets), text, max_tree_head_age=max_age
+        )
     except FormatError as exc:
         raise FormatError(f"{source}: {exc}") from exc
 

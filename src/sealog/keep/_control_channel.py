@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import stat
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sealog.audit import ControlPolicy, OrderApproval, OrderBundle, check_order
+from sealog._display import printable
+from sealog._files import DOCUMENT_LIMIT, read_bytes
+from sealog.audit import ControlPolicy, OrderApproval, OrderBundle, SignedTreeHead, check_order
 from sealog.errors import Error, FormatError, PolicyError
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._targets import bind_profile, bind_targets
@@ -87,6 +91,7 @@ class ControlChannel:
             self._launch_text = bind_profile(launch_ref, profile_digest(launch_profile)).text
         self._seen_files: set[str] = set()
         self._nonces: set[str] = set()
+        self._last_tree_head: SignedTreeHead | None = None
         self.active: OrderApproval | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,11 +123,15 @@ class ControlChannel:
         for name in names:
             if name not in self._seen_files:
                 self._seen_files.add(name)
-                self._consider(self._folder / name, now)
+                if _is_regular(self._folder / name):
+                    self._consider(self._folder / name, now)
 
     def _consider(self, path: Path, now: datetime) -> None:
         try:
-            bundle = OrderBundle.load(path)
+            # Opened without following a link and without blocking, and size-capped: the
+            # host chooses what lies here (a FIFO, a link to a device, a huge file).
+            data = read_bytes(path, "an order bundle", limit=DOCUMENT_LIMIT, follow=False)
+            bundle = OrderBundle.from_json(data, source=printable(path.name))
             approval = check_order(
                 bundle.order,
                 self._policy,
@@ -130,6 +139,7 @@ class ControlChannel:
                 now=now,
                 seen_nonces=self._nonces,
                 inclusion=bundle.inclusion,
+                last_tree_head=self._last_tree_head,
             )
             bound = self._targets.get(approval.target)
             if bound is None:
@@ -141,11 +151,12 @@ class ControlChannel:
             self._seal(
                 30,
                 f"change order refused: {exc}",
-                {"event": EVENT_ORDER_REFUSED, "file": path.name, "reason": str(exc)},
+                {"event": EVENT_ORDER_REFUSED, "file": printable(path.name), "reason": str(exc)},
             )
             self._host.emit("keep.order_refused", code="order.refused")
             return
         self._nonces.add(approval.nonce)
+        self._last_tree_head = bundle.inclusion.tree_head
         self._switch(target, bound.text)
         self.active = approval
         self._seal(
@@ -183,3 +194,11 @@ class ControlChannel:
             },
         )
         self._host.emit("keep.profile_reverted", profile=profile.name)
+
+
+def _is_regular(path: Path) -> bool:
+    """Whether ``path`` is a regular file itself (not a link, a FIFO, a device or a folder)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

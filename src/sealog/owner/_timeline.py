@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sealog.audit import OrderBundle, check_order
+from sealog.audit import OrderBundle, SignedTreeHead, check_order
 from sealog.audit._policy import ControlPolicy, control_policy_digest, parse_control_policy
 from sealog.errors import Error
 from sealog.seal._header import Header
@@ -77,6 +77,7 @@ class TimelineChecker:
         self.problems: list[str] = []
         self._policy: ControlPolicy | None = None
         self._nonces: set[str] = set()
+        self._last_tree_head: SignedTreeHead | None = None
         self._active: tuple[str, datetime] | None = None
         self._last_time = header.created
 
@@ -121,6 +122,7 @@ class TimelineChecker:
                     now=datetime.fromtimestamp(record.time, UTC),
                     seen_nonces=self._nonces,
                     inclusion=bundle.inclusion,
+                    last_tree_head=self._last_tree_head,
                 )
             except Error as exc:
                 self.problems.append(
@@ -140,6 +142,7 @@ class TimelineChecker:
                         f"{sealed_digest[:16]}…, not the one the control policy binds"
                     )
                 self._nonces.add(approval.nonce)
+                self._last_tree_head = bundle.inclusion.tree_head
                 self._active = (approval.digest.hex()[:16], approval.expires)
                 self.spans.append(
                     ProfileSpan(

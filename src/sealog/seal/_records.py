@@ -247,7 +247,7 @@ class RecordDecoder:
             del self._buf[: _LEN.size + n]
             try:
                 rows = json.loads(body)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise FormatError("record batch is not valid JSON") from exc
             if not isinstance(rows, list):
                 raise FormatError("record batch is not a list")
