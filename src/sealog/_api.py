@@ -20,7 +20,7 @@ from sealog.keep._runtime import ControlSetup, RunResult, run_workload
 from sealog.keep._session import SealedSession
 from sealog.profile import Profile, builtin_names, resolve_profile
 from sealog.seal._frames import FrameSealer
-from sealog.seal._header import Header
+from sealog.seal._header import Header, check_keep_id
 from sealog.seal._keys import OwnerPublicKey
 from sealog.seal._writer import Attester, start_profile_session
 
@@ -177,6 +177,7 @@ def _start(
 ) -> _Started:
     """Resolve the owner key, profile, store and attester of a new session (bad input raises
     :class:`~sealog.FormatError` before anything is written)."""
+    check_keep_id(keep_id)  # printed by every owner command: a safe alphabet, checked first
     if not isinstance(owner, OwnerPublicKey):
         owner = OwnerPublicKey.load(Path(owner))
     if isinstance(profile, Profile):

@@ -1,18 +1,16 @@
 """Making untrusted text safe to print: one line, no terminal control sequences.
 
-Keep ids, file names in a store, record fields and error messages that quote a path can hold
-anything the host or the workload chose, including a newline followed by a forged ``INTACT``
-line or ANSI escapes that rewrite the screen. Everything sealog prints from such a source goes
-through :func:`printable` first.
+Keep ids, file names in a store, header fields, record fields and error messages that quote a
+path can hold anything the host or the workload chose, including a newline followed by a forged
+``INTACT`` line or ANSI escapes that rewrite the screen. Everything sealog prints from such a
+source goes through :func:`printable` first.
 """
 
 from __future__ import annotations
 
-import unicodedata
-
 __all__ = ["printable"]
 
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _escape(ch: str) -> str:
@@ -27,19 +25,16 @@ def _escape(ch: str) -> str:
     return f"\\U{code:08x}"
 
 
-def printable(text: str) -> str:
-    """``text`` with every control, format (bidi overrides) or separator character escaped.
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control, format (bidi overrides) or line-separator character escaped.
 
-    Ordinary characters, spaces included, are kept as they are; a backslash is doubled so an
-    escape cannot be faked either.
+    Ordinary characters, spaces included, are kept as they are. With ``keep_newlines`` a plain
+    ``\\n`` stays (a traceback is several lines by nature); nothing else that moves the cursor
+    or colours the screen does.
     """
-    if text.isprintable() and "\\" not in text:
+    if text.isprintable():
         return text
-    out = []
-    for ch in text:
-        if ch == " " or (ch != "\\" and ch.isprintable()):
-            cat = unicodedata.category(ch)
-            out.append(_escape(ch) if cat in ("Cf", "Zl", "Zp") else ch)
-        else:
-            out.append(_escape(ch))
-    return "".join(out)
+    return "".join(
+        ch if ch == " " or ch.isprintable() or (keep_newlines and ch == "\n") else _escape(ch)
+        for ch in text
+    )

@@ -7,6 +7,8 @@ control policy binds, and a switch hands the workload the bound text, not a name
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -116,3 +118,27 @@ def test_policy_target_that_is_not_built_in_needs_a_profile_digest() -> None:
     text = _policy_text(SigningKey.generate(), SigningKey.generate(), None)
     with pytest.raises(FormatError, match="profile_digest: required"):
         parse_control_policy(text)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-to-fifo", "symlink-to-dev-zero"])
+def test_fifo_in_control_folder_does_not_hang_run(tmp_path, monkeypatch, kind: str) -> None:
+    """The host names a FIFO (or a link to one, or to /dev/zero) ``*.json`` in the control
+    folder: polling passes over it at once, and a real order after it still applies."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "custom-debug").write_text(APPROVED)
+    keep = _Keep(tmp_path)
+    channel = keep.channel()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    target = {"fifo": None, "symlink-to-fifo": fifo, "symlink-to-dev-zero": Path("/dev/zero")}
+    planted = keep.folder / "a-planted.json"
+    if target[kind] is None:
+        os.mkfifo(planted)
+    else:
+        planted.symlink_to(target[kind])
+    keep.deliver()
+    poller = threading.Thread(target=channel.poll, daemon=True)
+    poller.start()
+    poller.join(timeout=10)
+    assert not poller.is_alive(), "poll() blocked on a planted file"
+    assert [p.name for p, _ in keep.switched] == ["custom-debug"]

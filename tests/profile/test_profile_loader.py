@@ -340,12 +340,12 @@ def test_load_profile_names_the_path(tmp_path: Path) -> None:
 
 
 def test_missing_profile_file_is_a_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="cannot read profile"):
+    with pytest.raises(FormatError, match="absent.toml: no such file"):
         load_profile(tmp_path / "absent.toml")
 
 
 def test_profile_directory_is_a_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="cannot read profile"):
+    with pytest.raises(FormatError, match="is a folder, expected a profile file"):
         load_profile(tmp_path)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sealog._files import read_bytes, refuse_overwrite, write_private
+from sealog._files import KEY_LIMIT, read_bytes, refuse_overwrite, write_private
 from sealog.audit._policy import VerifyKey
 from sealog.errors import FormatError
 
@@ -100,7 +100,7 @@ class SigningKey:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_pem(read_bytes(path, "a key file"), source=str(path))
+        return cls.from_pem(read_bytes(path, "a key file", limit=KEY_LIMIT), source=str(path))
 
 
 def write_private_key(key: SigningKey, path: Path) -> None:

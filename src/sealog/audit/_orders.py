@@ -207,12 +207,16 @@ class ChangeOrder:
         """
         if not_before.tzinfo is None:
             raise FormatError("not_before: expected a time with a time zone")
-        start = not_before.astimezone(UTC)
+        try:
+            start = not_before.astimezone(UTC)
+            end = start + duration
+        except OverflowError as exc:
+            raise FormatError("not_after: the window ends past the year 9999") from exc
         return cls(
             keep=keep,
             profile=profile,
             not_before=start,
-            not_after=start + duration,
+            not_after=end,
             nonce=nonce if nonce is not None else os.urandom(16).hex(),
             reason=reason,
             flight_recorder=flight_recorder,

@@ -49,7 +49,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sealog._files import read_text
+from sealog._files import KEY_LIMIT, read_text
 from sealog._strict import FieldReader, canonical_json, strict_toml
 from sealog.errors import FormatError
 from sealog.profile import builtin_names, builtin_profile, profile_digest
@@ -142,7 +142,7 @@ class VerifyKey:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_text(read_text(path), source=str(path))
+        return cls.from_text(read_text(path, "a key file", limit=KEY_LIMIT), source=str(path))
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,10 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise FormatError(f"{what}: expected a duration like 30s, 15m, 2h or 1d, got {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError as exc:
+        raise FormatError(f"{what}: {text!r} is longer than any time sealog can write") from exc
 
 
 def format_duration(value: timedelta) -> str:

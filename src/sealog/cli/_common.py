@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from sealog.errors import Error
+from sealog.owner import printable
 
 __all__ = ["SealogGroup", "fail", "guarded"]
 
@@ -24,7 +25,8 @@ R = TypeVar("R")
 
 def fail(message: str, code: int = 2) -> None:
     """Print one line on stderr and exit with ``code``."""
-    click.echo(f"sealog: error: {message}", err=True)
+    # Messages quote paths, names and values someone else chose: one line, no escapes.
+    click.echo(f"sealog: error: {printable(message)}", err=True)
     sys.exit(code)
 
 

@@ -182,10 +182,10 @@ def order() -> None:
 def _parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
-    except ValueError as exc:
+        # A time without a zone is read as UTC: orders are always in UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise FormatError(f"--not-before: expected an ISO 8601 time, got {text!r}") from exc
-    # A time without a zone is read as UTC: orders are always in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @order.command("create")

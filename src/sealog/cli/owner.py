@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealog.attest import load_appraisal_policy
@@ -20,6 +21,7 @@ from sealog.owner import (
     Verdict,
     print_record,
     print_verdict,
+    printable,
     readers,
     record_json,
     verify_store,
@@ -41,7 +43,10 @@ def keygen(prefix: Path, kem: str, force: bool) -> None:
     """Write the owner's key pair: PREFIX.key (mode 0600) and PREFIX.pub."""
     key = generate_owner_key(kem)
     key_path, pub_path = write_key_pair(key, prefix, force=force)
-    click.echo(f"wrote {key_path} (private, keep it off the host) and {pub_path}")
+    click.echo(
+        f"wrote {printable(str(key_path))} (private, keep it off the host) "
+        f"and {printable(str(pub_path))}"
+    )
     click.echo(f"key id {key.public_key.key_id} ({kem})")
 
 
@@ -156,7 +161,9 @@ def _report(verdicts: list[Verdict], as_json: bool) -> None:
         print_verdict(console, v)
         if len(v.timeline) > 1:
             for span in v.timeline:
-                console.print(f"    profile {span.describe()}", highlight=False)
+                console.print(
+                    f"    profile {printable(span.describe())}", highlight=False, markup=False
+                )
 
 
 @click.command("host-view")
@@ -183,20 +190,22 @@ def host_view_cmd(store: Path, as_json: bool) -> None:
         return
     console = Console(highlight=False, soft_wrap=True)
     console.print(
-        f"[bold]What the host can read in {store}[/bold] (no key used). Records are sealed: "
-        "only their encrypted frames' sizes and arrival times are visible."
+        f"[bold]What the host can read in {_shown(store)}[/bold] (no key used). "
+        "Records are sealed: only their encrypted frames' sizes and arrival times are visible."
     )
     for s in view.sessions:
         h = s.header
         launch = h.get("launch", {}) if isinstance(h.get("launch"), dict) else {}
         evidence = h.get("evidence") or {}
-        table = Table(title=f"session {s.session}", show_header=False, title_justify="left")
-        table.add_row("keep", str(h.get("keep", "?")))
-        table.add_row("profile", f"{launch.get('profile', '?')} ({launch.get('stage', '?')})")
-        table.add_row("profile digest", str(launch.get("profile_digest", "?")))
-        table.add_row("owner key id", str(launch.get("owner_key_id", "?")))
+        table = Table(title=f"session {_shown(s.session)}", show_header=False, title_justify="left")
+        table.add_row("keep", _shown(h.get("keep", "?")))
         table.add_row(
-            "evidence", str(evidence.get("kind", "?") if isinstance(evidence, dict) else "?")
+            "profile", f"{_shown(launch.get('profile', '?'))} ({_shown(launch.get('stage', '?'))})"
+        )
+        table.add_row("profile digest", _shown(launch.get("profile_digest", "?")))
+        table.add_row("owner key id", _shown(launch.get("owner_key_id", "?")))
+        table.add_row(
+            "evidence", _shown(evidence.get("kind", "?") if isinstance(evidence, dict) else "?")
         )
         sizes = sorted(set(s.frame_sizes))
         size_text = ", ".join(str(x) for x in sizes[:6]) + (" ..." if len(sizes) > 6 else "")
@@ -211,4 +220,9 @@ def host_view_cmd(store: Path, as_json: bool) -> None:
         table.add_row("host events", str(len(s.events)))
         console.print(table)
         for event in s.events:
-            console.print("  " + json.dumps(event, sort_keys=True), highlight=False)
+            console.print("  " + json.dumps(event, sort_keys=True), highlight=False, markup=False)
+
+
+def _shown(value: object) -> str:
+    """A value from the store, safe for a rich table: one line, no escapes, no markup."""
+    return escape(printable(str(value)))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from sealog._display import printable
+from sealog._files import read_tail
 from sealog.errors import FormatError
 from sealog.seal._container import MAGIC, encode_entry
 from sealog.seal._header import Header
@@ -27,6 +29,7 @@ __all__ = ["SessionFile", "Store"]
 
 MARKER = "sealog-store"
 _MARKER_TEXT = "sealog store v1\n"
+_MARKER_BYTES = _MARKER_TEXT.encode()
 _SESSION = re.compile(r"^([0-9a-f]{32})\.(seal|index|events\.jsonl)$")
 
 
@@ -70,9 +73,7 @@ class Store:
 
     root: Path
     #: open events files, one per live session (appending must not cost an open() per event).
-    _events: dict[str, TextIO] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _events: dict[str, TextIO] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def create(cls, root: Path) -> Store:
@@ -103,8 +104,8 @@ class Store:
         if not root.is_dir():
             raise FormatError(f"{root}: not a folder (a store is a folder)")
         marker = root / MARKER
-        if not marker.is_file() or marker.read_text(errors="replace") != _MARKER_TEXT:
-            raise FormatError(f"{root}: not a sealog store (no {MARKER} marker)")
+        if not marker.is_file() or read_tail(marker, 0, 64, "a store marker") != _MARKER_BYTES:
+            raise FormatError(f"{printable(str(root))}: not a sealog store (no {MARKER} marker)")
         return cls(root)
 
     def seal_path(self, session: str) -> Path:

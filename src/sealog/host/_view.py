@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sealog._files import read_tail
 from sealog.host._store import Store
-from sealog.seal._container import MAGIC, Entry, iter_entries
+from sealog.seal._container import MAGIC, Entry, iter_file_entries
 
 __all__ = ["HostView", "SessionView", "host_view"]
+
+#: The most of a session's index or events file that is shown (a host note, not evidence).
+_NOTES_LIMIT = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,40 +53,39 @@ def host_view(store_path: Path | str) -> HostView:
     views = []
     for sid in store.sessions():
         path = store.seal_path(sid)
-        data = path.read_bytes()
+        file_bytes = os.stat(path).st_size
         header: dict[str, Any] = {}
         header_bytes = 0
         sizes = []
-        if data.startswith(MAGIC):
-            for n, item in enumerate(iter_entries(data)):
+        if read_tail(path, 0, len(MAGIC)) == MAGIC:
+            for n, item in enumerate(iter_file_entries(path)):
                 if not isinstance(item, Entry):
                     break
                 if n == 0:
                     header_bytes = len(item.payload)
                     try:
-                        header = json.loads(item.payload)
-                    except ValueError:
-                        header = {}
+                        parsed = json.loads(item.payload)
+                    except (ValueError, RecursionError):
+                        parsed = {}
+                    header = parsed if isinstance(parsed, dict) else {}
                 else:
                     sizes.append(len(item.payload))
         times: list[float] = []
-        index = store.index_path(sid)
-        if index.exists():
-            for line in index.read_text(errors="replace").splitlines():
-                parts = line.split()
-                if len(parts) == 2:
-                    try:
-                        times.append(float(parts[1]))
-                    except ValueError:
-                        continue
-        events: list[dict[str, Any]] = []
-        events_path = store.events_path(sid)
-        if events_path.exists():
-            for line in events_path.read_text(errors="replace").splitlines():
+        for line in _lines(store.index_path(sid)):
+            parts = line.split()
+            if len(parts) == 2:
                 try:
-                    events.append(json.loads(line))
+                    times.append(float(parts[1]))
                 except ValueError:
                     continue
+        events: list[dict[str, Any]] = []
+        for line in _lines(store.events_path(sid)):
+            try:
+                event = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(event, dict):
+                events.append(event)
         views.append(
             SessionView(
                 sid,
@@ -90,7 +95,15 @@ def host_view(store_path: Path | str) -> HostView:
                 tuple(sizes),
                 tuple(times),
                 tuple(events),
-                len(data),
+                file_bytes,
             )
         )
     return HostView(store_path, tuple(views))
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The lines of a host note file, if there is one, at most ``_NOTES_LIMIT`` bytes of it."""
+    if not path.exists() and not path.is_symlink():
+        return
+    data = read_tail(path, 0, _NOTES_LIMIT, "a host note file")
+    yield from data.decode("utf-8", errors="replace").splitlines()

@@ -1,5 +1,6 @@
 """The owner's side: read, verify, and what the host can see."""
 
+from sealog._display import printable
 from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
 from sealog.owner._reader import INTACT, SessionReader, Verdict
 from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
@@ -29,6 +30,7 @@ __all__ = [
     "load_session",
     "print_record",
     "print_verdict",
+    "printable",
     "read_store",
     "readers",
     "record_json",

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from sealog._display import printable
 from sealog.owner._reader import Verdict
 from sealog.seal._records import Record
 
@@ -41,16 +42,19 @@ def print_record(console: Console, session: str, record: Record, profile: str = 
     line.append(f"{when} ", style="dim")
     line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
     if profile:
-        line.append(f"[{profile}] ", style="magenta")
-    line.append(f"{record.source}:{record.logger} ", style="cyan")
-    line.append(record.message)
+        line.append(f"[{printable(profile)}] ", style="magenta")
+    line.append(f"{printable(str(record.source))}:{printable(str(record.logger))} ", style="cyan")
+    # One record, one line: a newline or an escape sequence in a message cannot fake another.
+    line.append(printable(str(record.message)))
     if record.fields:
         line.append(
-            " " + json.dumps(dict(record.fields), ensure_ascii=False, default=str), style="dim"
+            " " + printable(json.dumps(dict(record.fields), ensure_ascii=False, default=str)),
+            style="dim",
         )
     console.print(line, soft_wrap=True, highlight=False)
     if record.exception is not None:
-        console.print(Text(record.exception.render(), style="red"), soft_wrap=True, highlight=False)
+        rendered = printable(record.exception.render(), keep_newlines=True)
+        console.print(Text(rendered, style="red"), soft_wrap=True, highlight=False)
 
 
 def print_verdict(console: Console, verdict: Verdict) -> None:
@@ -59,10 +63,12 @@ def print_verdict(console: Console, verdict: Verdict) -> None:
     line = Text()
     line.append(f"{verdict.session} ")
     line.append(f"{verdict.status.upper()}", style=style)
-    line.append(f": {verdict.message}")
+    line.append(f": {printable(verdict.message)}")
     if verdict.header is not None:
+        # The header's names are the launcher's choice: never raw on the owner's terminal.
         line.append(
-            f" [keep {verdict.header.keep_id}, profile {verdict.header.profile_name}, "
+            f" [keep {printable(verdict.header.keep_id)}, "
+            f"profile {printable(verdict.header.profile_name)}, "
             f"evidence {verdict.header.evidence.kind if verdict.header.evidence else 'missing'}]",
             style="dim",
         )

@@ -12,7 +12,7 @@ from sealog.attest import AppraisalPolicy, appraise
 from sealog.errors import FormatError
 from sealog.host._store import Store
 from sealog.owner._reader import SessionReader, Verdict
-from sealog.seal._container import Entry, iter_entries
+from sealog.seal._container import Entry, iter_file_entries
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
 
@@ -32,8 +32,8 @@ class _SpliceIndex:
             if self._index is None:
                 self._index = {}
                 for sid in self._sessions:
-                    data = self._store.seal_path(sid).read_bytes()
-                    for n, item in enumerate(iter_entries(data)):
+                    path = self._store.seal_path(sid)
+                    for n, item in enumerate(iter_file_entries(path)):
                         if isinstance(item, Entry) and n > 0:
                             self._index.setdefault(hashlib.sha256(item.payload).digest(), sid)
             found = self._index.get(hashlib.sha256(payload).digest())

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sealog._files import DOCUMENT_LIMIT, read_bytes
 from sealog._strict import strict_toml
 from sealog.errors import FormatError
 from sealog.profile._model import (
@@ -403,10 +404,7 @@ def load_profile(path: Path) -> Profile:
     Raises:
         sealog.FormatError: the file cannot be read, is not UTF-8, or is not a valid profile.
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read profile: {exc.strerror or exc}") from exc
+    raw = read_bytes(path, "a profile file", limit=DOCUMENT_LIMIT)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sealog.seal._evidence import REPORT_DATA_SIZE, Evidence
-from sealog.seal._header import Header, LaunchConfig
+from sealog.seal._header import Header, LaunchConfig, check_keep_id
 from sealog.seal._records import ExceptionInfo, Record
 from sealog.seal._row import Row
 from sealog.seal._session_file import read_session_header
@@ -34,6 +34,7 @@ __all__ = [
     "OwnerPublicKey",
     "Record",
     "Row",
+    "check_keep_id",
     "generate_owner_key",
     "read_session_header",
     "write_key_pair",

@@ -23,10 +23,31 @@ from sealog._strict import canonical_json, strict_json
 from sealog.errors import FormatError
 from sealog.seal._evidence import Evidence
 
-__all__ = ["FORMAT_VERSION", "Header", "LaunchConfig"]
+__all__ = ["FORMAT_VERSION", "Header", "LaunchConfig", "check_keep_id"]
 
 FORMAT_VERSION = 2
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+#: What a Keep id may be: the same alphabet change orders name Keeps in.
+_KEEP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def check_keep_id(keep_id: str) -> str:
+    """Return ``keep_id`` if it is a safe name: letters, digits, ``_ . : -``, at most 128.
+
+    A Keep id is printed by every owner command; a newline or an escape sequence in it could
+    forge a verdict line on the owner's terminal.
+
+    Raises:
+        FormatError: any other character, or an empty or over-long id.
+    """
+    if not _KEEP_ID.fullmatch(keep_id):
+        raise FormatError(
+            f"keep id {keep_id!r}: expected letters, digits, '_', '.', ':' or '-' "
+            "(at most 128, starting with a letter or digit)"
+        )
+    return keep_id
+
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 

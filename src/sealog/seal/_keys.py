@@ -24,7 +24,7 @@ from typing import Union
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 
-from sealog._files import read_bytes, refuse_overwrite, write_private
+from sealog._files import KEY_LIMIT, read_bytes, refuse_overwrite, write_private
 from sealog.errors import DecryptionError, FormatError
 
 __all__ = ["KEMS", "OwnerPrivateKey", "OwnerPublicKey", "generate_owner_key", "write_key_pair"]
@@ -91,10 +91,18 @@ class OwnerPublicKey:
 
     @classmethod
     def load(cls, path: Path) -> OwnerPublicKey:
-        """Read a ``PREFIX.pub`` file (a private key file is also accepted, for its public half)."""
+        """Read a ``PREFIX.pub`` file.
+
+        Raises:
+            FormatError: as :meth:`from_text`; also for the owner's *private* key, which must
+                never be handed to a Keep or sit on its host.
+        """
         text = _read_text(path)
         if text.startswith(_KEY_TAG):
-            return OwnerPrivateKey.from_text(text, source=str(path)).public_key
+            raise FormatError(
+                f"{path}: this is the owner's private key; give the public key (PREFIX.pub): "
+                "the private key must never reach the Keep's host"
+            )
         return cls.from_text(text, source=str(path))
 
 
@@ -185,7 +193,7 @@ def write_key_pair(key: OwnerPrivateKey, prefix: Path, *, force: bool = False) -
 
 
 def _read_text(path: Path) -> str:
-    data = read_bytes(path, "a key file")
+    data = read_bytes(path, "a key file", limit=KEY_LIMIT)
     try:
         return data.decode("ascii")
     except UnicodeDecodeError as exc:

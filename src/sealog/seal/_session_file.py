@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sealog._display import printable
+from sealog._files import read_tail
 from sealog.errors import FormatError
-from sealog.seal._container import MAGIC, Entry, iter_entries
+from sealog.seal._container import MAGIC, Entry, iter_file_entries
 from sealog.seal._header import Header
 
 __all__ = ["read_session_header"]
@@ -21,14 +23,9 @@ def read_session_header(path: Path | str) -> Header:
         FormatError: missing file, not a session file, or a malformed header.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(MAGIC) + 8 + 1024 * 1024)
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not head.startswith(MAGIC):
-        raise FormatError(f"{path}: not a sealog session file")
-    first = next(iter_entries(head), None)
+    if read_tail(path, 0, len(MAGIC)) != MAGIC:
+        raise FormatError(f"{printable(str(path))}: not a sealog session file")
+    first = next(iter_file_entries(path), None)
     if not isinstance(first, Entry):
-        raise FormatError(f"{path}: no complete header")
+        raise FormatError(f"{printable(str(path))}: no complete header")
     return Header.from_bytes(first.payload)

@@ -12,7 +12,7 @@ from sealog.profile._digest import profile_digest
 from sealog.profile._model import Profile
 from sealog.seal._evidence import Evidence
 from sealog.seal._frames import FrameSealer
-from sealog.seal._header import Header, LaunchConfig
+from sealog.seal._header import Header, LaunchConfig, check_keep_id
 from sealog.seal._keys import OwnerPublicKey
 
 __all__ = ["Attester", "start_profile_session", "start_session"]
@@ -37,6 +37,7 @@ def start_session(
     The root secret exists only for the length of this call: it is sealed to the owner with
     HPKE, used to seed the key schedule, and dropped.
     """
+    check_keep_id(keep_id)
     session_id = os.urandom(16)
     root = bytearray(os.urandom(32))
     signing_key = ed25519.Ed25519PrivateKey.generate()
