@@ -340,7 +340,7 @@ def test_load_profile_names_the_path(tmp_path: Path) -> None:
 
 
 def test_missing_profile_file_is_a_format_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="absent.toml: no such file"):
+    with pytest.raises(FormatError, match=r"absent\.toml: no such file"):
         load_profile(tmp_path / "absent.toml")
 
 
