@@ -130,12 +130,16 @@ def test_less_strict_profile_is_refused_as_policy(tmp_path: Path) -> None:
 )
 def test_stage_ladder(stage: str, minimum: str, ok: bool) -> None:
     header = Header(NoneProvider().collect(BINDING), BINDING, profile_stage=stage)
-    assert appraise(header, AppraisalPolicy(min_stage=minimum)).ok is ok
+    policy = AppraisalPolicy(min_stage=minimum, allow_unattested=True)
+    assert appraise(header, policy).ok is ok
 
 
 def test_unlisted_profile_digest_is_refused(tmp_path: Path) -> None:
     header = Header(NoneProvider().collect(BINDING), BINDING, profile_digest=b"\x01" * 32)
-    result = appraise(header, AppraisalPolicy(allowed_profile_digests=frozenset({PROFILE_DIGEST})))
+    policy = AppraisalPolicy(
+        allowed_profile_digests=frozenset({PROFILE_DIGEST}), allow_unattested=True
+    )
+    result = appraise(header, policy)
     assert [c.name for c in result.failed] == ["profile"]
 
 
@@ -222,3 +226,21 @@ def test_garbage_blob_fails_every_evidence_check_without_raising() -> None:
 def test_policy_with_unknown_values_is_bad_input(kw: dict[str, str]) -> None:
     with pytest.raises(FormatError):
         AppraisalPolicy(**kw)  # type: ignore[arg-type]
+
+
+def test_fabricated_unattested_session_does_not_satisfy_a_profile_requirement() -> None:
+    """Anyone with ``owner.pub`` can write a session naming production with ``none``
+    evidence: a profile requirement refuses it unless the relying party says otherwise."""
+    header = Header(NoneProvider().collect(BINDING), BINDING, profile_stage="production")
+    result = appraise(header, AppraisalPolicy(min_stage="production"))
+    assert [c.name for c in result.failed] == ["attested"]
+    assert "proves nothing about who wrote it" in result.failed[0].reason
+    with pytest.raises(AttestationError):
+        require(header, AppraisalPolicy(min_stage="production"))
+
+
+def test_none_evidence_summary_says_nothing_was_appraised() -> None:
+    header = Header(NoneProvider().collect(BINDING), BINDING)
+    summary = appraise(header, AppraisalPolicy()).summary()
+    assert summary.startswith("nothing appraised")
+    assert "appraisal passed" not in summary

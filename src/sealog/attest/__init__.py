@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = [
     "NONE_STATEMENT",
     "PROVIDER_NAMES",
+    "UNATTESTED_NOTE",
     "VCEK_GUID",
     "Appraisal",
     "AppraisalPolicy",

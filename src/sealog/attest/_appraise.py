@@ -16,13 +16,15 @@ from cryptography import x509
 
 from sealog._files import read_bytes
 from sealog.attest._chain import load_certificate, load_pem_chain
+from sealog.attest._requirements import strict_profile_digests
 from sealog.attest._snp import SnpCertTable, SnpReport, verify_snp_report
 from sealog.attest._tdx import TdxQuote, verify_tdx_quote
 from sealog.errors import AttestationError, Error, FormatError, PolicyError
-from sealog.profile import LADDER, resolve_profile
+from sealog.profile import LADDER
 from sealog.seal import Evidence
 
 __all__ = [
+    "UNATTESTED_NOTE",
     "Appraisal",
     "AppraisalPolicy",
     "AttestedHeader",
@@ -36,7 +38,9 @@ _STAGES: tuple[str, ...] = tuple(str(stage) for stage in LADDER)
 #: Evidence kinds and the ``require_tee`` value each satisfies.
 _TEE_OF_KIND = {"sev-snp": "snp", "tdx": "tdx", "sgx": "sgx"}
 #: Checks about the evidence itself; the others are about the profile (policy).
-_EVIDENCE_CHECKS = frozenset({"tee", "signature", "binding", "debug"})
+_EVIDENCE_CHECKS = frozenset({"attested", "tee", "signature", "binding", "debug"})
+#: What every verdict on a session with ``none`` evidence says.
+UNATTESTED_NOTE = "unattested: proves nothing about who wrote it"
 
 
 class AttestedHeader(Protocol):
@@ -81,6 +85,9 @@ class AppraisalPolicy:
         snp_vcek: a VCEK (DER or PEM) to use when the evidence carries no certificate table.
         tdx_roots: trusted root certificates (PEM) for TDX PCK chains.
         allow_debug_tee: accept a TEE whose debug indicator is set (never for production).
+        allow_unattested: let a profile requirement pass on ``none`` evidence. Without it, a
+            session that is not attested fails any requirement: anyone holding the owner's
+            public key can write such a session, naming any profile.
         now: the time for certificate validity; ``None`` means the current time.
     """
 
@@ -91,6 +98,7 @@ class AppraisalPolicy:
     snp_vcek: bytes | None = None
     tdx_roots: tuple[bytes, ...] = ()
     allow_debug_tee: bool = False
+    allow_unattested: bool = False
     now: datetime.datetime | None = None
 
     def __post_init__(self) -> None:
@@ -137,6 +145,11 @@ class Appraisal:
 
     def summary(self) -> str:
         """One line: what passed, or every failed check with its reason."""
+        if self.ok and self.tee == "none":
+            return (
+                "nothing appraised: 'none' evidence has no TEE and no signature "
+                f"(only the header's own copy of its report data was compared; {UNATTESTED_NOTE})"
+            )
         if self.ok:
             return f"appraisal passed ({self.tee}): " + ", ".join(c.name for c in self.checks)
         return "appraisal failed: " + "; ".join(f"{c.name}: {c.reason}" for c in self.failed)
@@ -226,11 +239,14 @@ def load_appraisal_policy(
     require_tee: str | None = None,
     trust_roots: tuple[Path, ...] = (),
     allow_debug_tee: bool = False,
+    allow_unattested: bool = False,
 ) -> AppraisalPolicy | None:
     """The policy that ``verify --require-profile/--require-tee/--trust-root`` stand for.
 
     Trust-root files are sorted by shape: an AMD chain is the ASK then the ARK (two or more
-    certificates); a TDX trust root is one self-signed CA.
+    certificates); a TDX trust root is one self-signed CA. A required profile is compared by
+    digest (:func:`~sealog.attest._requirements.strict_profile_digests`): a launcher's own
+    profile that merely carries the name or the stage does not satisfy it.
 
     Returns:
         The policy, or None when nothing is required.
@@ -249,10 +265,12 @@ def load_appraisal_policy(
         except ValueError as exc:
             raise FormatError(f"{path}: not a PEM certificate file") from exc
         (snp_chains if len(certs) >= 2 else tdx_roots).append(pem)
-    stage = resolve_profile(require_profile).stage.value if require_profile else None
+    stage, digests = strict_profile_digests(require_profile) if require_profile else (None, None)
     return AppraisalPolicy(
         require_tee=require_tee,  # type: ignore[arg-type]
         min_stage=stage,
+        allowed_profile_digests=digests,
+        allow_unattested=allow_unattested,
         snp_chains=tuple(snp_chains),
         tdx_roots=tuple(tdx_roots),
         allow_debug_tee=allow_debug_tee,
@@ -264,6 +282,8 @@ def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:
 
     Checks, all of them always made and reported:
 
+    0. ``attested``: with a profile requirement (``min_stage``, ``allowed_profile_digests``),
+       the evidence is not ``none``, unless ``allow_unattested``;
     1. ``tee``: the evidence kind is the TEE the policy requires (``none`` evidence fails
        whenever a TEE is required);
     2. ``signature``: the report or quote verifies up to a trusted root;
@@ -286,6 +306,7 @@ def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:
     now = policy.now or datetime.datetime.now(datetime.UTC)
     verdict = _signature_verdict(evidence, policy, now)
     checks = [
+        *_check_attested(kind, policy),
         _check_tee(kind, policy),
         Check("signature", verdict.ok, verdict.reason),
         _check_binding(header, verdict),
@@ -296,6 +317,16 @@ def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:
     if policy.allowed_profile_digests is not None:
         checks.append(_check_profile(header, policy.allowed_profile_digests))
     return Appraisal(tuple(checks), kind, verdict.debug)
+
+
+def _check_attested(kind: str, policy: AppraisalPolicy) -> list[Check]:
+    """0. A profile requirement on an unattested session is a requirement on nothing (a TEE
+    requirement fails on its own, in check 1)."""
+    requires = policy.min_stage is not None or policy.allowed_profile_digests is not None
+    if kind != "none" or not requires or policy.allow_unattested:
+        return []
+    reason = f"'none' evidence: the session is {UNATTESTED_NOTE} (--allow-unattested to accept it)"
+    return [Check("attested", False, reason)]
 
 
 def _check_tee(kind: str, policy: AppraisalPolicy) -> Check:

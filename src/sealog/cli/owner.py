@@ -131,6 +131,11 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
     help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX). Repeatable.",
 )
 @click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
+@click.option(
+    "--allow-unattested",
+    is_flag=True,
+    help="Let --require-* pass on sessions with 'none' evidence (they prove nothing).",
+)
 @guarded
 def verify(
     store: Path,
@@ -141,11 +146,14 @@ def verify(
     require_tee: str | None,
     trust_roots: tuple[Path, ...],
     allow_debug_tee: bool,
+    allow_unattested: bool,
 ) -> None:
     """Verify every session: exit 0 only when all are intact and closed (and, when asked,
     attested as required), 1 on any integrity or attestation failure, 2 on bad input."""
     key = OwnerPrivateKey.load(key_path)
-    policy = load_appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
+    policy = load_appraisal_policy(
+        require_profile, require_tee, trust_roots, allow_debug_tee, allow_unattested
+    )
     verdicts = verify_store(store, key, session, require=policy)
     _report(verdicts, as_json)
     sys.exit(0 if all(v.ok for v in verdicts) else 1)

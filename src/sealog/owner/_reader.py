@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sealog._files import read_tail
+from sealog.attest._appraise import UNATTESTED_NOTE
 from sealog.errors import DecryptionError, FormatError
 from sealog.owner._timeline import ProfileSpan, TimelineChecker
 from sealog.seal._container import MAGIC, Damaged, Entry, iter_file_entries
@@ -139,6 +140,9 @@ class SessionReader:
         timeline: tuple[ProfileSpan, ...] = (),
     ) -> Verdict:
         """A verdict carrying what has been read so far."""
+        evidence = self.header.evidence if self.header is not None else None
+        if self.header is not None and (evidence is None or evidence.kind == "none"):
+            message = f"{message}; {UNATTESTED_NOTE}"
         return Verdict(
             self.session,
             status,
