@@ -1,0 +1,140 @@
+"""Whatever bytes the host stores, the owner's tools name a verdict and never crash.
+
+Random frames, trailing bytes, rewritten and truncated entries and whole random store files
+go to the reader and to the owner's commands (``read``, ``verify``, ``host-view``): no
+traceback, no hang, and never ``intact`` for a session whose bytes were changed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sealog.owner import verify_store
+from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
+from sealog.seal._keys import OwnerPrivateKey, write_key_pair
+from streams import SessionMaker
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
+from inprocess import cli
+
+_CACHE: dict[int, tuple[Path, Path, bytes]] = {}
+
+
+def _session(make_session: SessionMaker, owner_key: OwnerPrivateKey) -> tuple[Path, Path, bytes]:
+    """One real session per test (each example restores its bytes)."""
+    if id(make_session) not in _CACHE:
+        store, sid = make_session(records=12, frames_every=3)
+        path = store / f"{sid}.seal"
+        write_key_pair(owner_key, store.parent / "owner")
+        _CACHE[id(make_session)] = (store, path, path.read_bytes())
+    return _CACHE[id(make_session)]
+
+
+def _entries(data: bytes) -> list[bytes]:
+    return [e.payload for e in iter_entries(data) if isinstance(e, Entry)]
+
+
+#: How the host may change a stored session: each returns the new file bytes.
+def _append(original: bytes, extra: bytes, _pos: float, _n: int) -> bytes:
+    return original + extra
+
+
+def _overwrite(original: bytes, extra: bytes, pos: float, _n: int) -> bytes:
+    at = int(pos * len(original))
+    return original[:at] + extra + original[at + len(extra) :]
+
+
+def _truncate(original: bytes, _extra: bytes, pos: float, _n: int) -> bytes:
+    return original[: int(pos * len(original))]
+
+
+def _insert_frame(original: bytes, extra: bytes, _pos: float, n: int) -> bytes:
+    parts = _entries(original)
+    parts.insert(1 + n % len(parts), extra)
+    return MAGIC + b"".join(encode_entry(p) for p in parts)
+
+
+def _replace_frame(original: bytes, extra: bytes, _pos: float, n: int) -> bytes:
+    parts = _entries(original)
+    parts[1 + n % (len(parts) - 1)] = extra
+    return MAGIC + b"".join(encode_entry(p) for p in parts)
+
+
+def _random_file(_original: bytes, extra: bytes, _pos: float, _n: int) -> bytes:
+    return extra
+
+
+MUTATIONS = [_append, _overwrite, _truncate, _insert_frame, _replace_frame, _random_file]
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(
+    mutation=st.sampled_from(MUTATIONS),
+    extra=st.binary(min_size=1, max_size=300),
+    pos=st.floats(0, 1, exclude_max=True),
+    n=st.integers(0, 1000),
+)
+def test_changed_session_bytes_are_never_intact_and_never_crash(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey, mutation, extra, pos, n
+) -> None:
+    store, path, original = _session(make_session, owner_key)
+    changed = mutation(original, extra, pos, n)
+    path.write_bytes(changed)
+    try:
+        (verdict,) = verify_store(store, owner_key)
+    finally:
+        path.write_bytes(original)
+    if changed != original:
+        assert verdict.status != "intact", (mutation.__name__, verdict.message)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    mutation=st.sampled_from(MUTATIONS),
+    extra=st.binary(min_size=1, max_size=200),
+    pos=st.floats(0, 1, exclude_max=True),
+    n=st.integers(0, 1000),
+    command=st.sampled_from(["read", "verify", "host-view"]),
+    note=st.sampled_from(["", ".index", ".events.jsonl"]),
+)
+def test_owner_commands_on_random_store_files_end_in_a_verdict_or_one_line(
+    make_session: SessionMaker,
+    owner_key: OwnerPrivateKey,
+    tmp_path_factory,
+    mutation,
+    extra,
+    pos,
+    n,
+    command,
+    note,
+) -> None:
+    store, path, original = _session(make_session, owner_key)
+    work = tmp_path_factory.mktemp("fuzz") / "store"
+    shutil.copytree(store, work)
+    target = work / path.name
+    if note:  # the host's own notes: random bytes where it keeps its index or events
+        target = work / (path.name.removesuffix(".seal") + note)
+        target.write_bytes(extra)
+    else:
+        target.write_bytes(mutation(original, extra, pos, n))
+    args: list[str | Path] = [command, work]
+    if command != "host-view":
+        args += ["--key", store.parent / "owner.key"]
+    done = cli(*args)
+    assert done.exception is None, repr(done.exception)
+    assert "Traceback" not in done.stderr
+    assert done.code in (0, 1, 2), done.code
+    if done.code == 2:
+        assert len(done.stderr.splitlines()) == 1, done.stderr
+    if command == "verify" and not note and target.read_bytes() != original:
+        assert done.code != 0, done.stdout
