@@ -22,6 +22,7 @@ __all__ = [
     "DOCUMENT_LIMIT",
     "EVIDENCE_LIMIT",
     "KEY_LIMIT",
+    "LOG_LIMIT",
     "atomic_write",
     "read_bytes",
     "read_tail",
@@ -36,6 +37,8 @@ KEY_LIMIT = 16 * 1024
 DOCUMENT_LIMIT = 1024 * 1024
 #: Attestation evidence with its certificate chains.
 EVIDENCE_LIMIT = 4 * 1024 * 1024
+#: An audit log's entries or index file (a signed order is about 1 KiB: some 250 000 orders).
+LOG_LIMIT = 256 * 1024 * 1024
 _DEFAULT_LIMIT = DOCUMENT_LIMIT
 _CHUNK = 64 * 1024
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sealog._files import read_bytes
+from sealog._files import LOG_LIMIT, read_bytes
 from sealog._strict import strict_json
 from sealog.audit._keys import SigningKey, VerifyKey, write_private_key
 from sealog.audit._merkle import (
@@ -199,7 +199,7 @@ class SignedTreeHead:
         Raises:
             FormatError: missing, unreadable or malformed file.
         """
-        return cls.from_json(read_bytes(path), source=str(path))
+        return cls.from_json(read_bytes(path, "a tree head file"), source=str(path))
 
 
 class AppendResult(NamedTuple):
@@ -301,7 +301,7 @@ class AuditLog:
     # -- reading -------------------------------------------------------------------------
 
     def _index_records(self) -> list[tuple[int, int, bytes]]:
-        data = read_bytes(self._index)
+        data = read_bytes(self._index, "an audit log index", limit=LOG_LIMIT)
         # A torn trailing record (a crash mid-append) is ignored here; verify() reports it.
         whole = len(data) - len(data) % _INDEX.size
         return [_INDEX.unpack_from(data, off) for off in range(0, whole, _INDEX.size)]
@@ -460,8 +460,8 @@ class AuditLog:
     def _recomputed_leaves(self) -> list[bytes]:
         """Steps 2 and 3: every index record points at the next entry, every leaf hash is
         recomputed from the entry bytes, and nothing follows the last entry."""
-        index = read_bytes(self._index)
-        data = read_bytes(self._entries)
+        index = read_bytes(self._index, "an audit log index", limit=LOG_LIMIT)
+        data = read_bytes(self._entries, "an audit log", limit=LOG_LIMIT)
         if len(index) % _INDEX.size:
             raise VerificationError(
                 f"index is {len(index)} bytes, not a whole number of {_INDEX.size}-byte records"
