@@ -96,10 +96,10 @@ class SealogGroup(click.Group):
             result = super().main(*args, **kwargs)
         except click.UsageError as exc:
             where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
-            click.echo(f"sealog: error: {where}{exc.format_message()}", err=True)
+            click.echo(f"sealog: error: {where}{printable(exc.format_message())}", err=True)
             sys.exit(2)
         except click.ClickException as exc:
-            click.echo(f"sealog: error: {exc.format_message()}", err=True)
+            click.echo(f"sealog: error: {printable(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("sealog: aborted", err=True)
