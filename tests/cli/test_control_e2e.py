@@ -5,6 +5,7 @@ and the Keep reverts on time. Refused orders change nothing and are sealed with 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -176,4 +177,16 @@ def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner) -> None:
     assert "signed by 1 of 2 required approvers" in refused["fields"]["reason"]
     assert not any(r["fields"].get("event") == "profile.changed" for r in records)
     assert not any(r["level"] == "DEBUG" for r in records)
+    assert sealog("verify", tmp_path / "st", "--key", key).returncode == 0
+
+
+def test_fifo_in_control_folder_does_not_hang_sealog_run(tmp_path, owner) -> None:
+    """The host names a FIFO ``*.json`` in the control folder before the Keep starts: ``run``
+    passes over it and ends with its workload (it used to block on the FIFO forever)."""
+    key, _ = owner
+    control = Control(tmp_path)
+    os.mkfifo(control.orders / "stuck.json")
+    proc = _run(tmp_path, owner, control, 0.5)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
     assert sealog("verify", tmp_path / "st", "--key", key).returncode == 0
