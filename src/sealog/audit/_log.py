@@ -118,8 +118,13 @@ class SignedTreeHead:
 
     @property
     def time(self) -> datetime:
-        """The timestamp as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.timestamp / 1000, UTC)
+        """The timestamp as an aware UTC datetime (the largest one for a timestamp past 9999)."""
+        try:
+            return datetime.fromtimestamp(self.timestamp / 1000, UTC)
+        except (OverflowError, ValueError, OSError):
+            # A u64 of milliseconds reaches far past what datetime holds; the value is still
+            # checked as an integer wherever it matters (freshness, signatures).
+            return datetime.max.replace(tzinfo=UTC)
 
     def verify(self, key: VerifyKey) -> None:
         """Check the signature with the log's public key.
