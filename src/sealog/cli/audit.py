@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sealog.audit import (
@@ -29,6 +30,7 @@ from sealog.audit import (
 )
 from sealog.cli._common import guarded
 from sealog.errors import FormatError
+from sealog.owner import printable
 
 __all__ = ["approver", "audit", "order"]
 
@@ -161,7 +163,7 @@ def audit_show(directory: Path) -> None:
             format_time(entry.not_before),
             format_time(entry.not_after),
             ", ".join(s.key_id for s in entry.signatures),
-            entry.reason,
+            escape(printable(entry.reason)),  # free text from the order: no markup, no escapes
         )
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -274,7 +276,7 @@ def order_show(order_path: Path) -> None:
     click.echo(f"duration:        {format_duration(item.duration)}")
     click.echo(f"flight recorder: {'yes' if item.flight_recorder else 'no'}")
     click.echo(f"nonce:           {item.nonce}")
-    click.echo(f"reason:          {item.reason}")
+    click.echo(f"reason:          {printable(item.reason)}")
     click.echo(f"digest:          {order_digest(item).hex()}")
     click.echo(f"signatures:      {len(item.signatures)}")
     for sig in item.signatures:

@@ -21,6 +21,7 @@ from sealog.owner import (
     Record,
     diff_sessions,
     load_session,
+    printable,
 )
 
 __all__ = ["diff"]
@@ -39,12 +40,13 @@ def _line(item: Located, marker: str = " ") -> Text:
     line = Text()
     line.append(f"{marker} {item.index:>5}  ")
     line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
-    line.append(f"{record.source}:{record.logger} ", style="cyan")
-    line.append(record.message)
-    line.append(_fields_text(record), style="dim")
+    line.append(f"{printable(str(record.source))}:{printable(str(record.logger))} ", style="cyan")
+    line.append(printable(str(record.message)))
+    line.append(printable(_fields_text(record)), style="dim")
     if record.exception is not None:
         exc = record.exception
-        line.append(f" [{exc.type}: {exc.message}]" if exc.message else f" [{exc.type}]")
+        text = f" [{exc.type}: {exc.message}]" if exc.message else f" [{exc.type}]"
+        line.append(printable(text))
     return line
 
 
