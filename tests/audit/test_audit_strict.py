@@ -32,14 +32,14 @@ def test_order_bundle_with_a_duplicate_json_key_is_refused(control: Control) -> 
     bundle = OrderBundle(order, control.logged(order))
     text = bundle.to_json()
     assert OrderBundle.from_json(text) == bundle
-    with pytest.raises(FormatError, match="duplicate JSON key"):
+    with pytest.raises(FormatError, match="duplicate key"):
         OrderBundle.from_json(_duplicate_first_key(text))
 
 
 def test_tree_head_with_a_duplicate_json_key_is_refused(control: Control) -> None:
     order = control.order().sign(control.alice)
     text = control.logged(order).tree_head.to_json()
-    with pytest.raises(FormatError, match="duplicate JSON key"):
+    with pytest.raises(FormatError, match="duplicate key"):
         SignedTreeHead.from_json(_duplicate_first_key(text))
 
 

@@ -44,8 +44,10 @@ class Keep:
             clock=lambda: self.now,
         )
 
-    def _switch(self, profile: Profile, ref: str) -> None:
-        self.profile = ref
+    def _switch(self, profile: Profile, text: str) -> None:
+        # The workload is handed the profile's bound TOML text, never a name to look up.
+        assert text
+        self.profile = profile.name
 
     def _ring(self) -> None:
         self.rings += 1
