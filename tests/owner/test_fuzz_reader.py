@@ -7,6 +7,7 @@ traceback, no hang, and never ``intact`` for a session whose bytes were changed.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -14,10 +15,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sealog.host._store import Store
 from sealog.owner import verify_store
 from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
-from sealog.seal._keys import OwnerPrivateKey, write_key_pair
-from streams import SessionMaker
+from sealog.seal._header import LaunchConfig
+from sealog.seal._keys import OwnerPrivateKey, generate_owner_key, write_key_pair
+from sealog.seal._writer import start_session
+from streams import SessionMaker, none_evidence
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
 from inprocess import cli
@@ -138,3 +142,33 @@ def test_owner_commands_on_random_store_files_end_in_a_verdict_or_one_line(
         assert len(done.stderr.splitlines()) == 1, done.stderr
     if command == "verify" and not note and target.read_bytes() != original:
         assert done.code != 0, done.stdout
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.lists(_JSON, max_size=10) | _JSON, max_size=4))
+def test_random_rows_sealed_by_a_real_keep_never_crash_the_owner(tmp_path_factory, rows) -> None:
+    """Whatever a (buggy or hostile) sealer put inside authenticated frames, the owner gets a
+    verdict and one line per record, never a traceback."""
+    root = tmp_path_factory.mktemp("rows")
+    owner = generate_owner_key()
+    write_key_pair(owner, root / "owner")
+    launch = LaunchConfig("test", "production", b"\x11" * 32, owner.public_key.key_id)
+    header, sealer = start_session(owner.public_key, launch, none_evidence)
+    sink = Store.create(root / "store").new_session(header)
+    body = json.dumps(rows, default=str).encode()
+    sink.write_frame(sealer.seal(len(body).to_bytes(4, "big") + body))
+    sink.write_frame(sealer.seal(b"", close=True))
+    sink.close()
+    (verdict,) = verify_store(root / "store", owner)
+    assert verdict.status in ("intact", "modified"), verdict.message
+    for command in ("read", "verify"):
+        done = cli(command, root / "store", "--key", root / "owner.key")
+        assert done.exception is None, repr(done.exception)
+        assert done.code in (0, 1), done.stderr
