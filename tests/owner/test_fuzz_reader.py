@@ -155,7 +155,7 @@ _JSON = st.recursive(
 @given(rows=st.lists(st.lists(_JSON, max_size=10) | _JSON, max_size=4))
 def test_random_rows_sealed_by_a_real_keep_never_crash_the_owner(tmp_path_factory, rows) -> None:
     """Whatever a (buggy or hostile) sealer put inside authenticated frames, the owner gets a
-    verdict and one line per record, never a traceback."""
+    verdict and an exit code, never a traceback."""
     root = tmp_path_factory.mktemp("rows")
     owner = generate_owner_key()
     write_key_pair(owner, root / "owner")
