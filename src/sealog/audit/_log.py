@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sealog._files import LOG_LIMIT, read_bytes
+from sealog._files import LOG_LIMIT, read_bytes, read_tail
 from sealog._strict import strict_json
 from sealog.audit._keys import SigningKey, VerifyKey, write_private_key
 from sealog.audit._merkle import (
@@ -330,9 +330,8 @@ class AuditLog:
         if not 0 <= index < len(records):
             raise FormatError(f"no entry {index}: the log holds {len(records)}")
         offset, length, _ = records[index]
-        with self._entries.open("rb") as fh:
-            fh.seek(offset + _LEN.size)
-            data = fh.read(length)
+        # Through _files: the log's folder may sit on the host, which can make this a FIFO.
+        data = read_tail(self._entries, offset + _LEN.size, length, "an audit log")
         if len(data) != length:
             raise VerificationError(f"entry {index}: entries file is truncated")
         return data
