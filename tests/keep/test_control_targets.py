@@ -7,7 +7,10 @@ control policy binds, and a switch hands the workload the bound text, not a name
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +20,11 @@ import pytest
 
 from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
 from sealog.audit._policy import parse_control_policy
-from sealog.errors import FormatError
+from sealog.errors import FormatError, PolicyError
 from sealog.keep._control_channel import ControlChannel
 from sealog.keep._host_channel import HostChannel
+from sealog.keep._targets import launch_text
+from sealog.keep._workload import ENV_VAR
 from sealog.profile import Profile, builtin_profile, builtin_text, parse_profile, profile_digest
 
 NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -111,7 +116,7 @@ def test_profile_planted_before_launch_is_refused_for_its_target(tmp_path, monke
     assert keep.switched == []
     (event,) = keep.sealed
     assert event["event"] == "order.refused"
-    assert "the control policy binds" in event["reason"]
+    assert "the launch configuration binds" in event["reason"]
 
 
 def test_policy_target_that_is_not_built_in_needs_a_profile_digest() -> None:
@@ -142,3 +147,37 @@ def test_fifo_in_control_folder_does_not_hang_run(tmp_path, monkeypatch, kind: s
     poller.join(timeout=10)
     assert not poller.is_alive(), "poll() blocked on a planted file"
     assert [p.name for p, _ in keep.switched] == ["custom-debug"]
+
+
+def test_launch_profile_file_swapped_after_launch_is_refused(tmp_path: Path) -> None:
+    """The runtime hands the workload the launch profile's text; if the file no longer holds
+    the profile the session was started (and attested) with, it refuses to go on."""
+    path = tmp_path / "custom-debug"
+    path.write_text(PLANTED)
+    with pytest.raises(PolicyError, match="the launch configuration binds"):
+        launch_text(parse_profile(APPROVED, source="launch"), str(path))
+    path.write_text(APPROVED)
+    assert launch_text(parse_profile(APPROVED, source="launch"), str(path)) == APPROVED
+
+
+def test_workload_uses_the_launch_text_not_a_swapped_file(tmp_path: Path) -> None:
+    """The workload's interpreter parses the text it was handed, whatever lies at the path."""
+    path = tmp_path / "custom-debug"
+    path.write_text(PLANTED)  # what the host put there after launch
+    read_fd, write_fd = os.pipe()
+    env = dict(os.environ)
+    env[ENV_VAR] = json.dumps({"fd": write_fd, "profile": str(path), "profile_toml": APPROVED})
+    script = "from sealog.keep._workload import install; print(install().profile.stage.value)"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        pass_fds=(write_fd,),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    os.close(write_fd)
+    os.close(read_fd)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "testing"

@@ -26,7 +26,7 @@ from typing import Any
 from sealog._display import printable
 from sealog._files import DOCUMENT_LIMIT, read_bytes
 from sealog.audit import ControlPolicy, OrderApproval, OrderBundle, SignedTreeHead, check_order
-from sealog.errors import Error, FormatError, PolicyError
+from sealog.errors import Error, PolicyError
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._targets import bind_profile, bind_targets
 from sealog.profile import Profile, profile_digest
@@ -144,7 +144,7 @@ class ControlChannel:
             bound = self._targets.get(approval.target)
             if bound is None:
                 raise PolicyError(f"target {approval.target} is not in the control policy")
-            if isinstance(bound, FormatError):
+            if isinstance(bound, Error):
                 raise bound
             target = bound.profile
         except Error as exc:

@@ -38,6 +38,7 @@ from sealog.keep._host_rules import HostRules
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
 from sealog.keep._syscalls import start_syscall_trace
+from sealog.keep._targets import launch_text
 from sealog.keep._workload import ENV_VAR
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._frames import FrameSealer
@@ -302,6 +303,9 @@ def _supervise(
             sealed, 20, "platform fingerprint", fingerprint, logger=FINGERPRINT_LOGGER
         )
 
+    # The workload parses the launch profile from this text, checked against the digest the
+    # header carries, never from a file the host could have swapped since launch.
+    launch_toml = launch_text(profile, profile_ref)
     child_env = dict(os.environ if env is None else env)
     read_fd, write_fd = os.pipe()
     ctl_read, ctl_write = os.pipe()
@@ -313,7 +317,12 @@ def _supervise(
             p for p in (boot, child_env.get("PYTHONPATH", "")) if p
         )
         child_env[ENV_VAR] = json.dumps(
-            {"fd": write_fd, "control_fd": ctl_read, "profile": profile_ref}
+            {
+                "fd": write_fd,
+                "control_fd": ctl_read,
+                "profile": profile_ref,
+                "profile_toml": launch_toml,
+            }
         )
     _runtime_record(sealed, 20, f"starting workload ({'python' if python else 'command'})")
     try:

@@ -16,10 +16,10 @@ from pathlib import Path
 from sealog._display import printable
 from sealog._files import DOCUMENT_LIMIT, read_text
 from sealog.audit._policy import ControlPolicy
-from sealog.errors import FormatError
+from sealog.errors import Error, FormatError, PolicyError
 from sealog.profile import Profile, builtin_names, builtin_text, parse_profile, profile_digest
 
-__all__ = ["BoundProfile", "bind_profile", "bind_targets"]
+__all__ = ["BoundProfile", "bind_profile", "bind_targets", "launch_text"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def bind_profile(ref: str, digest: bytes) -> BoundProfile:
     """Read profile ``ref`` (a built-in name or a file) and check it has ``digest``.
 
     Raises:
-        FormatError: unreadable, not a profile, or a profile with another digest.
+        FormatError: unreadable or not a profile.
+        PolicyError: a profile with another digest (swapped or planted).
     """
     if ref in builtin_names():
         text = builtin_text(ref)
@@ -50,20 +51,34 @@ def bind_profile(ref: str, digest: bytes) -> BoundProfile:
     profile = parse_profile(text, source=ref)
     actual = profile_digest(profile)
     if actual != digest:
-        raise FormatError(
-            f"profile {printable(ref)}: digest {actual.hex()[:16]}…, "
-            f"the control policy binds {digest.hex()[:16]}…"
+        raise PolicyError(
+            f"profile {printable(ref)} has digest {actual.hex()[:16]}…, "
+            f"the launch configuration binds {digest.hex()[:16]}…"
         )
     return BoundProfile(profile, text, actual)
 
 
-def bind_targets(policy: ControlPolicy) -> dict[str, BoundProfile | FormatError]:
+def bind_targets(policy: ControlPolicy) -> dict[str, BoundProfile | Error]:
     """Every target of ``policy``, bound now, or the reason it cannot be (orders for it are
     then refused)."""
-    bound: dict[str, BoundProfile | FormatError] = {}
+    bound: dict[str, BoundProfile | Error] = {}
     for rule in policy.targets:
         try:
             bound[rule.profile] = bind_profile(rule.profile, rule.profile_digest)
-        except FormatError as exc:
-            bound[rule.profile] = FormatError(f"target {rule.profile}: {exc}")
+        except Error as exc:
+            bound[rule.profile] = type(exc)(f"target {rule.profile}: {exc}")
     return bound
+
+
+def launch_text(profile: Profile, ref: str) -> str | None:
+    """The TOML text of the launch profile, for the workload to parse instead of finding the
+    file again; None when ``ref`` names no readable profile (one built in code).
+
+    Raises:
+        PolicyError: the file at ``ref`` no longer holds the profile the session was started
+            with (swapped since launch): the workload must not run under another one.
+    """
+    try:
+        return bind_profile(ref, profile_digest(profile)).text
+    except FormatError:
+        return None

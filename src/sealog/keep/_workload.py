@@ -117,10 +117,14 @@ def install() -> SealogHandler | None:
     config = os.environ.pop(ENV_VAR, None)
     if not config:
         return None
-    from sealog.profile import resolve_profile  # noqa: PLC0415 - only inside a Keep
+    from sealog.profile import parse_profile, resolve_profile  # noqa: PLC0415 - only in a Keep
 
     settings = json.loads(config)
-    profile = resolve_profile(settings["profile"])
+    if settings.get("profile_toml"):
+        # The text the runtime read at launch and checked against the header's digest.
+        profile = parse_profile(settings["profile_toml"], source=str(settings["profile"]))
+    else:
+        profile = resolve_profile(settings["profile"])
     sink = PipeSink(int(settings["fd"]))
     handler = SealogHandler(sink, profile)
     root = logging.getLogger()
