@@ -35,6 +35,7 @@ from sealog.keep._control_channel import ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._host_rules import HostRules
+from sealog.keep._lines import LineReader, LineRules, pump
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
 from sealog.keep._syscalls import start_syscall_trace
@@ -123,6 +124,7 @@ class _Relay:
         self.uncaught = False
         self.refused = 0
         self.rules = HostRules(profile, seal=sealed.submit)
+        self._readers: list[LineReader] = []
         self.apply(profile)
 
     def apply(self, profile: Profile) -> None:
@@ -130,6 +132,9 @@ class _Relay:
         self.profile = profile
         self.rules.flush()
         self.rules = HostRules(profile, seal=self.sealed.submit)
+        self.lines = LineRules(profile.lines)
+        for reader in self._readers:
+            reader.rules = self.lines
 
     def ring(self, rows: list[Any]) -> None:
         """Seal the workload's flight recorder, shaped by the ring's own rules."""
@@ -186,15 +191,18 @@ class _Relay:
                     self.refused += 1
 
     def pump_lines(self, stream: IO[bytes], name: str, level: int, out: IO[str]) -> None:
-        for raw in stream:
-            text = raw.decode("utf-8", "replace").rstrip("\n")
-            row = make_row(time.time(), level, "workload", name, text)
-            self.row(row)
-            if self.echo:
-                clear = self.rules.line(row)
-                if clear is not None:
-                    out.write(clear + "\n")
-                    out.flush()
+        """Seal one output stream's lines as rows, understood by ``keep/_lines.py``; ``level``
+        is the stream's level where the profile's ``[lines]`` does not name one."""
+        reader = LineReader(name, self.lines, default=level)
+        self._readers.append(reader)
+
+        def echo(row: Row) -> None:
+            clear = self.rules.line(row)
+            if clear is not None:
+                out.write(clear + "\n")
+                out.flush()
+
+        pump(stream, reader, self.row, echo if self.echo else None)
 
     def finish(self) -> None:
         """Seal what the host was not told and what the workload sent that was refused."""

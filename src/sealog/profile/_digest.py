@@ -8,8 +8,10 @@ where the JSON is written with ``sort_keys=True``, ``separators=(",", ":")`` and
 ``ensure_ascii=False``, and :func:`canonical_dict` holds every field of the fully resolved
 profile (defaults filled in, levels as names, enumerations as their values, regular expressions
 as their pattern strings, rates and intervals as JSON floats, the flight recorder as ``null``
-when it is off). So key order, comments, whitespace, ``1`` against ``1.0`` and whether a
-default was written out or left implicit do not change the digest; any change of meaning does.
+when it is off, and ``lines`` only when it differs from its defaults, so that profiles written
+before it existed keep their digest). So key order, comments, whitespace, ``1`` against
+``1.0`` and whether a default was written out or left implicit do not change the digest; any
+change of meaning does.
 
 Only the standard library is used: this module is imported inside workload processes.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 from sealog._strict import canonical_json
 from sealog.errors import FormatError
-from sealog.profile._model import LEVELS, Destination, Profile, StreamSettings
+from sealog.profile._model import LEVELS, Destination, LineSettings, Profile, StreamSettings
 
 __all__ = ["DIGEST_PREFIX", "canonical_bytes", "canonical_dict", "profile_digest"]
 
@@ -63,12 +65,30 @@ def _stream(stream: StreamSettings) -> dict[str, Any]:
     }
 
 
+def _lines(lines: LineSettings) -> dict[str, Any]:
+    return {
+        "stdout": _level_name(lines.stdout, "lines.stdout"),
+        "stderr": _level_name(lines.stderr, "lines.stderr"),
+        "understand": bool(lines.understand),
+        "group_lines": int(lines.group_lines),
+        "group_bytes": int(lines.group_bytes),
+        "patterns": [
+            {
+                "match": p.match.pattern,
+                "level": None if p.level is None else _level_name(p.level, "lines.patterns"),
+            }
+            for p in lines.patterns
+        ],
+    }
+
+
 def canonical_dict(profile: Profile) -> dict[str, Any]:
     """Every field of ``profile`` as JSON-ready values, the input of :func:`canonical_bytes`.
 
     The keys are the :class:`~sealog.profile.Profile` field names; destinations and stream
     settings are nested objects with their own field names. ``ring`` is ``null`` and
-    ``ring_records`` is ``0`` when the flight recorder is off.
+    ``ring_records`` is ``0`` when the flight recorder is off. ``lines`` is present only when
+    it differs from :class:`~sealog.profile.LineSettings`' defaults.
 
     Args:
         profile: the profile.
@@ -80,7 +100,7 @@ def canonical_dict(profile: Profile) -> dict[str, Any]:
         sealog.FormatError: a destination holds a level number that has no standard name (only
             possible for a profile built by hand rather than by the loader).
     """
-    return {
+    out: dict[str, Any] = {
         "name": profile.name,
         "stage": profile.stage.value,
         "description": profile.description,
@@ -94,6 +114,9 @@ def canonical_dict(profile: Profile) -> dict[str, Any]:
         "ring_records": int(profile.ring_records),
         "stream": _stream(profile.stream),
     }
+    if profile.lines != LineSettings():
+        out["lines"] = _lines(profile.lines)
+    return out
 
 
 def canonical_bytes(profile: Profile) -> bytes:

@@ -27,6 +27,8 @@ from sealog.profile._model import (
     SOURCES,
     Destination,
     HostClear,
+    LinePattern,
+    LineSettings,
     Profile,
     Stage,
     StreamSettings,
@@ -61,6 +63,7 @@ _TOP_KEYS = (
     "owner",
     "ring",
     "stream",
+    "lines",
 )
 _DESTINATION_KEYS = (
     "min_level",
@@ -80,6 +83,9 @@ _STREAM_KEYS = (
     "epoch_frames",
     "max_backlog",
 )
+
+_LINES_KEYS = ("stdout", "stderr", "understand", "group_lines", "group_bytes", "patterns")
+_LINE_PATTERN_KEYS = ("match", "level")
 
 BUCKET_MIN = 256
 BUCKET_MAX = 1024 * 1024
@@ -296,6 +302,46 @@ class _Reader:
             )
         return settings
 
+    def lines(self, data: dict[str, Any]) -> LineSettings:
+        default = LineSettings()
+        patterns: list[LinePattern] = []
+        raw = data.get("patterns", [])
+        if not isinstance(raw, list):
+            raise self.expected("lines.patterns", "an array of tables", raw)
+        for index, item in enumerate(raw):
+            where = f"lines.patterns[{index}]"
+            table = self.sub_table(item, where, _LINE_PATTERN_KEYS)
+            if "match" not in table:
+                raise self.fail(f"{where}.match", "required key is missing")
+            match = self.pattern(table["match"], f"{where}.match")
+            level = self.level(table["level"], f"{where}.level") if "level" in table else None
+            if level is None and "level" not in match.groupindex:
+                raise self.fail(
+                    where,
+                    "expected a level, or a (?P<level>...) group in match, got neither",
+                )
+            patterns.append(LinePattern(match, level))
+        return LineSettings(
+            stdout=(
+                self.level(data["stdout"], "lines.stdout") if "stdout" in data else default.stdout
+            ),
+            stderr=(
+                self.level(data["stderr"], "lines.stderr") if "stderr" in data else default.stderr
+            ),
+            understand=self.boolean(data.get("understand", True), "lines.understand"),
+            group_lines=(
+                self.integer(data["group_lines"], "lines.group_lines", low=1, high=10_000)
+                if "group_lines" in data
+                else default.group_lines
+            ),
+            group_bytes=(
+                self.integer(data["group_bytes"], "lines.group_bytes", low=256, high=BUCKET_MAX)
+                if "group_bytes" in data
+                else default.group_bytes
+            ),
+            patterns=tuple(patterns),
+        )
+
     def profile(self, doc: dict[str, Any]) -> Profile:
         data = self.table(doc, "", _TOP_KEYS)
         for key in ("format", "name", "stage"):
@@ -357,6 +403,9 @@ class _Reader:
         stream = StreamSettings()
         if "stream" in data:
             stream = self.stream(self.sub_table(data["stream"], "stream", _STREAM_KEYS))
+        lines = LineSettings()
+        if "lines" in data:
+            lines = self.lines(self.sub_table(data["lines"], "lines", _LINES_KEYS))
 
         return Profile(
             name=name,
@@ -371,6 +420,7 @@ class _Reader:
             ring=ring,
             ring_records=ring_records,
             stream=stream,
+            lines=lines,
         )
 
 

@@ -18,6 +18,8 @@ __all__ = [
     "SOURCES",
     "Destination",
     "HostClear",
+    "LinePattern",
+    "LineSettings",
     "Profile",
     "Stage",
     "StreamSettings",
@@ -124,6 +126,44 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class LinePattern:
+    """A profile's own rule for the level of a captured line (tried before the built-in formats).
+
+    Attributes:
+        match: searched in each line; when it matches, the line gets ``level``, or, when
+            ``level`` is None, the level named by the pattern's ``level`` group (``E``, ``err``,
+            ``error``, ``warn``, ... as the built-in formats read them).
+        level: the level it gives (stdlib number), or None to read it from the ``level`` group.
+    """
+
+    match: re.Pattern[str]
+    level: int | None = None
+
+
+@dataclass(frozen=True)
+class LineSettings:
+    """How captured stdout and stderr lines are understood (``docs/runtime.md``).
+
+    Attributes:
+        stdout: the level of a stdout line in which no level is found.
+        stderr: the same for stderr.
+        understand: read levels, fields and multi-line groups from lines; when false every
+            line is one record at its stream's level, as it was printed.
+        group_lines: the most lines one multi-line record (a traceback, a panic) keeps;
+            further lines of the same group are counted, not kept.
+        group_bytes: the same bound in bytes of text.
+        patterns: the profile's own level rules, tried in order before the built-in formats.
+    """
+
+    stdout: int = logging.INFO
+    stderr: int = logging.WARNING
+    understand: bool = True
+    group_lines: int = 200
+    group_bytes: int = 64 * 1024
+    patterns: tuple[LinePattern, ...] = ()
+
+
+@dataclass(frozen=True)
 class Profile:
     """One stage profile (DESIGN.md section 3).
 
@@ -143,6 +183,7 @@ class Profile:
         ring: rules for the in-Keep flight recorder, or None when it is off.
         ring_records: how many records the flight recorder keeps.
         stream: how frames leave the Keep.
+        lines: how captured stdout and stderr lines are understood.
     """
 
     name: str
@@ -157,6 +198,7 @@ class Profile:
     ring: Destination | None = None
     ring_records: int = 0
     stream: StreamSettings = field(default_factory=StreamSettings)
+    lines: LineSettings = field(default_factory=LineSettings)
 
     @property
     def rank(self) -> int:

@@ -1,0 +1,680 @@
+"""Understanding what any program prints: levels, fields and multi-line groups from its lines.
+
+The runtime captures a workload's stdout and stderr line by line. Most programs are not Python
+and do not hand sealog structured records, but they do print their level somewhere, in one of a
+few common shapes. :class:`LineReader` turns one stream's lines into rows:
+
+* a line's level is read from, in order: the profile's own ``[[lines.patterns]]``; a JSON object
+  (``level``/``severity``/``lvl``/``levelname``, numeric levels as pino and bunyan write them,
+  loguru's ``serialize`` form); a syslog priority prefix (``<3>``); a klog/glog header
+  (``E1127 10:00:00.000000 ...``); redis's own format; logfmt (``level=error msg=...``); a
+  leading level word (``ERROR``, ``[error]``, ``WARN:``, ``| ERROR |``, after an optional
+  timestamp). A line in which none is found keeps its stream's level.
+* JSON and logfmt lines are taken apart: the message becomes the record's message and every
+  other key a field, so the profile's ``redact_fields`` applies to them. Every other line keeps
+  its text as printed (only a syslog prefix and terminal colour codes are removed).
+* A Python traceback (plain, loguru's or rich's), a Java stack trace, a Go panic with its
+  goroutine dump and a Rust panic become one record each, their lines parsed into the record's
+  exception (type, message, frames), so the profile's traceback mode decides what of it leaves.
+  A group keeps at most ``group_lines`` lines and ``group_bytes`` bytes; further lines of the
+  same group are counted in its ``lines_dropped`` field, never kept.
+
+A group ends at the first line that does not continue it, when its stream ends, or when the
+stream has been quiet for :data:`IDLE` seconds (see :func:`pump`).
+
+Standard library only, like the rest of ``sealog.keep``'s capture half.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from sealog.profile._model import LineSettings
+
+__all__ = ["IDLE", "MAX_LINE", "LineReader", "LineRules", "parse_line", "pump"]
+
+#: Seconds of quiet on a stream after which a pending group is complete.
+IDLE = 0.25
+#: The longest line kept as one line, in bytes; a longer one is cut into several.
+MAX_LINE = 1024 * 1024
+
+_DEBUG, _INFO, _WARNING, _ERROR, _CRITICAL = 10, 20, 30, 40, 50
+
+#: Level words as programs print them, lower case.
+WORDS: dict[str, int] = {
+    "trace": _DEBUG,
+    "debug": _DEBUG,
+    "dbg": _DEBUG,
+    "verbose": _DEBUG,
+    "info": _INFO,
+    "inf": _INFO,
+    "information": _INFO,
+    "notice": _INFO,
+    "success": _INFO,
+    "warn": _WARNING,
+    "warning": _WARNING,
+    "wrn": _WARNING,
+    "error": _ERROR,
+    "err": _ERROR,
+    "eror": _ERROR,
+    "severe": _ERROR,
+    "exception": _ERROR,
+    "critical": _CRITICAL,
+    "crit": _CRITICAL,
+    "fatal": _CRITICAL,
+    "panic": _CRITICAL,
+    "alert": _CRITICAL,
+    "emerg": _CRITICAL,
+    "emergency": _CRITICAL,
+    # one-letter forms (klog, and patterns that capture a single letter)
+    "d": _DEBUG,
+    "i": _INFO,
+    "w": _WARNING,
+    "e": _ERROR,
+    "f": _CRITICAL,
+    "c": _CRITICAL,
+}
+_TOKEN_WORDS = sorted((w for w in WORDS if len(w) > 1), key=len, reverse=True)
+
+#: syslog severities 0..7 (RFC 5424 section 6.2.1).
+_SYSLOG = (_CRITICAL, _CRITICAL, _CRITICAL, _ERROR, _WARNING, _INFO, _INFO, _DEBUG)
+#: redis's level marks: ``.`` debug, ``-`` verbose, ``*`` notice, ``#`` warning.
+_REDIS = {".": _DEBUG, "-": _DEBUG, "*": _INFO, "#": _WARNING}
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_SYSLOG_PRI = re.compile(r"<(\d{1,3})>")
+_KLOG = re.compile(r"([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ [^\]\s]+\] ")
+_REDIS_LINE = re.compile(r"\d+:[XCSM] \d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3} ([.\-*#]) ")
+# redis logs its fatal conditions at its highest level, "warning": these are errors.
+_REDIS_FAILURE = re.compile(r"(?i)(fatal|failed|error|can't|unable)\b")
+_TIMESTAMP = (
+    r"(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+    r"|\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?"
+    r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2})"
+)
+_LEVEL_TOKEN = re.compile(
+    rf"(?:{_TIMESTAMP}\s*(?:\|\s*)?)?(\*+\s*)?([\[(<|]\s*)?({'|'.join(_TOKEN_WORDS)})\b(\s*[\])>|]|:)?",
+    re.IGNORECASE,
+)
+_LOGFMT_START = re.compile(r"[\w.\-/@]+=")
+_LOGFMT_PAIR = re.compile(r'\s*([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+
+_JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel")
+_JSON_MESSAGE_KEYS = ("message", "msg", "event")
+
+Parsed = tuple[int | None, str, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def _word_level(value: object) -> int | None:
+    """A level from what a program wrote in a level field: a word, or a pino/bunyan number."""
+    if isinstance(value, str):
+        return WORDS.get(value.strip().lower())
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        # pino and bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
+        if value < 30:
+            return _DEBUG
+        if value < 40:
+            return _INFO
+        if value < 50:
+            return _WARNING
+        return _ERROR if value < 60 else _CRITICAL
+    if isinstance(value, dict):
+        return _word_level(value.get("name"))
+    return None
+
+
+def _exception_from(value: object) -> dict[str, Any] | None:
+    """An exception carried inside a JSON line: a Python traceback text or a type/message."""
+    if isinstance(value, str) and "Traceback (most recent call last):" in value:
+        return _python_exception(value.splitlines())
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        message = value.get("message", value.get("value"))
+        return {
+            "type": value["type"],
+            "message": None if message is None else str(message),
+            "frames": [],
+        }
+    return None
+
+
+def _from_json(obj: dict[str, Any], text: str) -> Parsed:
+    record = obj.get("record")
+    if isinstance(record, dict) and isinstance(record.get("level"), dict) and "message" in record:
+        # loguru's serialize=True. Its "text" repeats the record rendered with loguru's
+        # diagnose output (variable values in tracebacks): never kept.
+        fields = dict(record.get("extra") or {})
+        for key in ("name", "function", "line"):
+            if key in record:
+                fields["logger" if key == "name" else key] = record[key]
+        return (
+            _word_level(record["level"]),
+            str(record["message"]),
+            fields or None,
+            _exception_from(record.get("exception")),
+        )
+    fields = dict(obj)
+    level = None
+    for key in _JSON_LEVEL_KEYS:
+        if key in fields:
+            level = _word_level(fields.pop(key))
+            break
+    message = None
+    for key in _JSON_MESSAGE_KEYS:
+        if key in fields:
+            message = fields.pop(key)
+            break
+    exc = None
+    for key in ("exception", "exc_info", "error"):
+        if key in fields:
+            exc = _exception_from(fields[key])
+            if exc is not None:
+                del fields[key]
+                break
+    shown = text if message is None else message if isinstance(message, str) else str(message)
+    return level, shown, fields or None, exc
+
+
+def _logfmt(text: str) -> Parsed | None:
+    fields: dict[str, Any] = {}
+    end = 0
+    for m in _LOGFMT_PAIR.finditer(text):
+        if m.start() != end:
+            return None
+        value = m.group(2)
+        if value.startswith('"'):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                value = value[1:-1]
+        fields[m.group(1)] = value
+        end = m.end()
+    if end != len(text.rstrip()) or not fields:
+        return None
+    level = None
+    for key in ("level", "lvl", "severity"):
+        if key in fields:
+            level = _word_level(fields.pop(key))
+            break
+    message = text
+    for key in ("msg", "message", "event"):
+        if key in fields:
+            message = str(fields.pop(key))
+            break
+    return level, message, fields or None, None
+
+
+def _level_token(text: str) -> int | None:
+    m = _LEVEL_TOKEN.match(text)
+    if m is None:
+        return None
+    word = m.group(3)
+    # "Error handling started" is a sentence; "ERROR ...", "[error]", "error: ..." are levels.
+    if m.group(2) is None and m.group(4) is None and not word.isupper():
+        return None
+    return WORDS[word.lower()]
+
+
+def parse_line(text: str) -> Parsed:
+    """Read one line's level, message, fields and exception with the built-in formats.
+
+    Args:
+        text: the line, without its newline and terminal colour codes.
+
+    Returns:
+        ``(level or None, message, fields or None, exception or None)``; the level is None when
+        the line names none.
+    """
+    if not text:
+        return None, text, None, None
+    first = text[0]
+    if first == "{" and text[-1] == "}":
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict):
+            return _from_json(obj, text)
+    elif first == "<":
+        m = _SYSLOG_PRI.match(text)
+        if m is not None and int(m.group(1)) < 192:
+            return _SYSLOG[int(m.group(1)) & 7], text[m.end() :], None, None
+    elif first in "IWEF" and text[1:5].isdigit():
+        m = _KLOG.match(text)
+        if m is not None:
+            return WORDS[m.group(1).lower()], text, None, None
+    elif first.isdigit():
+        m = _REDIS_LINE.match(text)
+        if m is not None:
+            level = _REDIS[m.group(1)]
+            if level == _WARNING and _REDIS_FAILURE.match(text, m.end()):
+                level = _ERROR
+            return level, text, None, None
+    if "=" in text and _LOGFMT_START.match(text):
+        parsed = _logfmt(text)
+        if parsed is not None:
+            if parsed[0] is None:
+                return _level_token(text), parsed[1], parsed[2], None
+            return parsed
+    return _level_token(text), text, None, None
+
+
+# -- multi-line groups ---------------------------------------------------------------------
+
+_PY_START = "Traceback (most recent call last):"
+_PY_CHAIN = (
+    "During handling of the above exception",
+    "The above exception was the direct cause",
+)
+_PY_FRAME = re.compile(r'\s*>?\s*File "(.+)", line (\d+)(?:, in (.+))?$')
+_PY_EXC = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?$")
+_RICH_FRAME = re.compile(r"│ (\S.*?):(\d+) in (\S+)\s*│$")
+_JAVA_START = re.compile(
+    r"(?:Exception in thread \"[^\"]*\" )?"
+    r"((?:[A-Za-z_$][\w$]*\.)+[\w$]*(?:Exception|Error|Throwable))(?::\s?(.*))?$"
+)
+_JAVA_CONT = re.compile(
+    r"\s+at |\s*\.\.\. \d+ (?:more|common frames omitted)|\s*Caused by: |\s+Suppressed: "
+)
+_JAVA_FRAME = re.compile(r"\s+at (?:[\w.$/@]+/)?([\w.$<>]+)\(([^:)]*)(?::(\d+))?\)")
+_GO_FUNC = re.compile(r"[\w./*()\[\]{}$-]+\(.*\)(?: \S+)?$")
+_GO_FILE = re.compile(r"\t(\S+?):(\d+)(?: \+0x[0-9a-f]+)?$")
+_GO_CONT = (
+    "goroutine ",
+    "created by ",
+    "[signal ",
+    "panic: ",
+    "runtime stack:",
+    "...",
+    "exit status ",
+)
+_RUST_START = re.compile(r"thread '([^']*)' panicked at (?:'(.*)', )?(\S+?):(\d+)(?::\d+)?:?$")
+_RUST_FRAME = re.compile(r"\s+\d+: (.+)$")
+_RUST_AT = re.compile(r"\s+at (\S+?):(\d+)(?::\d+)?$")
+
+
+class _Group:
+    """The lines of one multi-line record while they arrive."""
+
+    __slots__ = ("bytes", "closed", "dropped", "kind", "lines", "state", "time")
+
+    def __init__(self, kind: str, line: str, now: float) -> None:
+        self.kind = kind
+        self.lines = [line]
+        self.bytes = len(line)
+        self.time = now
+        self.state = "body"
+        self.dropped = 0
+        self.closed = False
+
+    def accepts(self, line: str) -> bool:
+        """Whether ``line`` continues this group (and move the group's state along)."""
+        kind = self.kind
+        if kind in ("python", "rich"):
+            return self._python(line)
+        if kind == "java":
+            return _JAVA_CONT.match(line) is not None
+        if kind == "go":
+            return (
+                not line
+                or line[0] == "\t"
+                or line.startswith(_GO_CONT)
+                or _GO_FUNC.match(line) is not None
+            )
+        return self._rust(line)
+
+    def _python(self, line: str) -> bool:
+        state = self.state
+        if state == "body":
+            if self.kind == "rich":
+                if line.startswith(("│", "╰")):
+                    return True
+            elif not line or line[0] in " \t" or line.startswith("> File"):
+                return True
+            self.state = "after"  # the exception's own line ends the traceback
+            return True
+        if state in ("after", "gap"):
+            if not line:
+                self.state = "gap"
+                return True
+            if line.startswith(_PY_CHAIN):
+                self.state = "chain"
+                return True
+            return False
+        # chain: a blank line, then the next traceback
+        if not line:
+            return True
+        if line == _PY_START:
+            self.state = "body"
+            return True
+        return False
+
+    def _rust(self, line: str) -> bool:
+        if line.startswith("note: "):
+            self.closed = True
+            return True
+        if line == "stack backtrace:" or _RUST_FRAME.match(line) or _RUST_AT.match(line):
+            self.state = "trace"
+            return True
+        # the panic's message, on the line after "panicked at ...:"
+        return self.state == "body" and self.lines[0].endswith(":") and len(self.lines) == 1
+
+    def add(self, line: str, max_lines: int, max_bytes: int) -> None:
+        if len(self.lines) >= max_lines or self.bytes + len(line) > max_bytes:
+            self.dropped += 1
+            return
+        self.lines.append(line)
+        self.bytes += len(line)
+
+    def row(self, name: str) -> list[Any]:
+        level, message, exc, fields = _BUILD[self.kind](self.lines)
+        fields["lines"] = len(self.lines) + self.dropped
+        if self.dropped:
+            fields["lines_dropped"] = self.dropped
+        return [self.time, level, "workload", name, message, None, exc, fields]
+
+
+def _python_exception(lines: list[str]) -> dict[str, Any]:
+    """Type, message and frames of a Python traceback's text (plain, loguru's or rich's).
+
+    Source lines are kept with their frame (the traceback mode decides whether they leave);
+    loguru's and rich's variable values are never kept.
+    """
+    frames: list[list[Any]] = []
+    raised: list[str] = []
+    chain: list[str] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        m = _PY_FRAME.match(line)
+        if m is not None:
+            source = None
+            if i + 1 < n:
+                nxt = lines[i + 1]
+                body = nxt.strip()
+                if (
+                    nxt[:1] in (" ", "\t")
+                    and body
+                    and not _PY_FRAME.match(nxt)
+                    and body[0] not in "│└^~"
+                    and not set(body) <= set("^~ ")
+                ):
+                    source = body
+                    i += 1
+            frames.append([m.group(1), int(m.group(2)), m.group(3) or "<module>", source])
+        elif line.startswith("│"):
+            r = _RICH_FRAME.match(line)
+            if r is not None:
+                frames.append([r.group(1), int(r.group(2)), r.group(3), None])
+        elif line.startswith(_PY_CHAIN):
+            chain.append("caused" if line.startswith(_PY_CHAIN[1]) else "during")
+        elif line and line[0] not in " \t╭╰" and line != _PY_START:
+            raised.append(line)
+        i += 1
+    final = raised[-1] if raised else "Exception"
+    m = _PY_EXC.match(final)
+    etype, emessage = (m.group(1), m.group(2)) if m else (final, None)
+    for earlier in reversed(raised[:-1]):
+        note = "caused by" if chain and chain.pop() == "caused" else "while handling"
+        emessage = f"{emessage or ''}\n{note}: {earlier}"
+    return {"type": etype, "message": emessage, "frames": frames}
+
+
+def _build_python(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    exc = _python_exception(lines)
+    return _ERROR, f"python traceback: {exc['type']}", exc, {"format": "python-traceback"}
+
+
+def _build_java(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    m = _JAVA_START.match(lines[0])
+    etype, emessage = (m.group(1), m.group(2)) if m else (lines[0], None)
+    frames: list[list[Any]] = []
+    for line in lines[1:]:
+        f = _JAVA_FRAME.match(line)
+        if f is not None:
+            frames.append([f.group(2), int(f.group(3) or 0), f.group(1), None])
+        elif line.lstrip().startswith(("Caused by: ", "Suppressed: ")):
+            emessage = f"{emessage or ''}\n{line.strip()}"
+    exc = {"type": etype, "message": emessage, "frames": frames}
+    return _ERROR, f"java stack trace: {etype}", exc, {"format": "java-stack-trace"}
+
+
+def _build_go(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    head = lines[0]
+    etype, _, emessage = head.partition(": ")
+    frames: list[list[Any]] = []
+    goroutines = 0
+    function = None
+    for line in lines[1:]:
+        if line.startswith("goroutine "):
+            goroutines += 1
+        elif line.startswith(("panic: ", "[signal ", "fatal error: ")):
+            emessage = f"{emessage}\n{line}"
+        elif line.startswith("created by "):
+            function = line.removeprefix("created by ").split(" in goroutine ")[0]
+        elif line.startswith("\t") and function is not None:
+            f = _GO_FILE.match(line)
+            if f is not None:
+                frames.append([f.group(1), int(f.group(2)), function, None])
+            function = None
+        elif _GO_FUNC.match(line):
+            function = line.rsplit("(", 1)[0]
+    exc = {"type": etype, "message": emessage, "frames": frames}
+    fields: dict[str, Any] = {"format": "go-panic", "goroutines": goroutines}
+    return _CRITICAL, f"go {etype}", exc, fields
+
+
+def _build_rust(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    m = _RUST_START.match(lines[0])
+    thread, emessage = "?", None
+    frames: list[list[Any]] = []
+    if m is not None:
+        thread, emessage = m.group(1), m.group(2)
+        frames.append([m.group(3), int(m.group(4)), f"thread '{thread}'", None])
+    function = None
+    for line in lines[1:]:
+        f = _RUST_FRAME.match(line)
+        at = _RUST_AT.match(line)
+        if at is not None and function is not None:
+            frames.append([at.group(1), int(at.group(2)), function, None])
+            function = None
+        elif f is not None:
+            function = f.group(1)
+        elif emessage is None and not line.startswith(("note: ", "stack backtrace:")):
+            emessage = line
+    exc = {"type": "panic", "message": emessage, "frames": frames}
+    return _CRITICAL, "rust panic", exc, {"format": "rust-panic", "thread": thread}
+
+
+_BUILD: dict[str, Callable[[list[str]], tuple[int, str, dict[str, Any], dict[str, Any]]]] = {
+    "python": _build_python,
+    "rich": _build_python,
+    "java": _build_java,
+    "go": _build_go,
+    "rust": _build_rust,
+}
+
+
+def _group_start(line: str) -> str | None:
+    """The kind of multi-line record ``line`` starts, if any (cheap checks first)."""
+    if not line:
+        return None
+    first = line[0]
+    if first == "T" and line == _PY_START:
+        return "python"
+    if first == "p" and line.startswith("panic: "):
+        return "go"
+    if first == "f" and line.startswith("fatal error: "):
+        return "go"
+    if first == "t" and line.startswith("thread '") and _RUST_START.match(line):
+        return "rust"
+    if first == "╭" and "Traceback" in line:
+        return "rich"
+    if ("Exception" in line or "Error" in line or "Throwable" in line) and _JAVA_START.match(line):
+        return "java"
+    return None
+
+
+class LineRules:
+    """A profile's ``[lines]`` settings, compiled for the readers.
+
+    Args:
+        settings: the profile's line settings.
+    """
+
+    def __init__(self, settings: LineSettings) -> None:
+        self.settings = settings
+        self.defaults = {"stdout": settings.stdout, "stderr": settings.stderr}
+        self.patterns = settings.patterns
+        self.understand = settings.understand
+        self.max_lines = settings.group_lines
+        self.max_bytes = settings.group_bytes
+
+    def parse(self, text: str) -> Parsed:
+        """The profile's patterns, then the built-in formats."""
+        for rule in self.patterns:
+            m = rule.match.search(text)
+            if m is not None:
+                level = rule.level
+                if level is None:
+                    level = WORDS.get((m.group("level") or "").strip().lower())
+                if level is not None:
+                    return level, text, None, None
+        return parse_line(text)
+
+
+class LineReader:
+    """Turns one stream's lines into rows, grouping multi-line records.
+
+    Args:
+        name: the stream's name (``stdout``, ``stderr``), the rows' logger.
+        rules: the rules in force; :attr:`rules` may be replaced between lines (a profile
+            switch), and the next line follows the new rules.
+        default: the stream's level when the rules do not name one for it.
+        clock: the records' time.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rules: LineRules,
+        *,
+        default: int = _INFO,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.rules = rules
+        self._default = default
+        self._clock = clock
+        self._group: _Group | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Whether a multi-line record is waiting for more lines."""
+        return self._group is not None
+
+    def feed(self, text: str) -> list[list[Any]]:
+        """Take one line; return the rows it completes (none, one, or two)."""
+        rules = self.rules
+        now = self._clock()
+        if not rules.understand:
+            plain = rules.defaults.get(self.name, self._default)
+            return [[now, plain, "workload", self.name, text, None, None, None]]
+        if "\x1b" in text:
+            text = _ANSI.sub("", text)
+        out: list[list[Any]] = []
+        group = self._group
+        if group is not None:
+            if group.accepts(text):
+                group.add(text, rules.max_lines, rules.max_bytes)
+                if group.closed:
+                    out.append(group.row(self.name))
+                    self._group = None
+                return out
+            out.append(group.row(self.name))
+            self._group = None
+        kind = _group_start(text)
+        if kind is not None:
+            self._group = _Group(kind, text, now)
+            return out
+        level, message, fields, exc = rules.parse(text)
+        if level is None:
+            level = rules.defaults.get(self.name, self._default)
+        out.append([now, level, "workload", self.name, message, None, exc, fields])
+        return out
+
+    def flush(self) -> list[list[Any]]:
+        """Complete a pending group (the stream ended or went quiet)."""
+        group, self._group = self._group, None
+        return [] if group is None else [group.row(self.name)]
+
+
+def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes | None]:
+    """Lines from ``fd`` (without their newline); None when it stayed quiet for ``idle``
+    seconds while ``pending()`` said a group was waiting."""
+    buf = b""
+    while True:
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            yield buf[start:nl]
+            start = nl + 1
+        buf = buf[start:]
+        while len(buf) >= MAX_LINE:
+            yield buf[:MAX_LINE]
+            buf = buf[MAX_LINE:]
+        if pending() and not buf:
+            ready, _, _ = select.select([fd], [], [], idle)
+            if not ready:
+                yield None
+                continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if buf:
+                yield buf
+            return
+        buf += chunk
+
+
+def pump(
+    stream: IO[bytes],
+    reader: LineReader,
+    submit: Callable[[list[Any]], None],
+    echo: Callable[[str], None] | None = None,
+    *,
+    idle: float = IDLE,
+) -> None:
+    """Read ``stream`` to its end, handing each completed row to ``submit``.
+
+    Args:
+        stream: the workload's stdout or stderr pipe.
+        reader: the stream's line reader.
+        submit: takes each row, in the stream's own order.
+        echo: also given each line as printed (development's plain copy), or None.
+        idle: seconds of quiet after which a pending group is complete.
+    """
+    for raw in _split(stream.fileno(), idle, lambda: reader.pending):
+        if raw is None:
+            rows = reader.flush()
+        else:
+            text = raw.decode("utf-8", "replace")
+            rows = reader.feed(text)
+            if echo is not None:
+                echo(text)
+        for row in rows:
+            submit(row)
+    for row in reader.flush():
+        submit(row)
