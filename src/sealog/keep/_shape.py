@@ -10,6 +10,7 @@ sealed, off the caller's thread.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterable
 from types import TracebackType
@@ -152,6 +153,21 @@ class RateLimit:
         return False
 
 
+_PAIR_REDACTED = r"\1" + REDACTED
+
+
+def _pairs_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
+    """``name=value``, ``name: value`` and ``"name": "value"`` for the redacted field names,
+    as programs print them inside free text (a logfmt tail, a JSON fragment, a message)."""
+    if not names:
+        return None
+    words = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(
+        rf"""(?i)(?<![\w-])(["']?(?:{words})["']?\s*[=:]\s*)(?!\[redacted\])"""
+        r"""("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&"'}\]]+)"""
+    )
+
+
 class Shaper:
     """Applies one destination's rules to rows: sources, rate limit, redaction, traceback mode.
 
@@ -166,12 +182,15 @@ class Shaper:
         # Applied one by one: each keeps its own inline flags, which cannot be joined into one.
         self._patterns = dest.redact_patterns
         self._limit = RateLimit(dest.rate_limit)
+        self._pairs = _pairs_pattern(self._fields)
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
     def _text(self, value: str) -> str:
         for pattern in self._patterns:
             value = pattern.sub(REDACTED, value)
+        if self._pairs is not None and ("=" in value or ":" in value):
+            value = self._pairs.sub(_PAIR_REDACTED, value)
         return value
 
     def _value(self, value: Any) -> Any:
