@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sealog.keep._handler import SealogHandler
 from sealog.keep._shape import Shaper
@@ -22,7 +22,10 @@ from sealog.profile import Profile, resolve_profile
 from sealog.seal._records import Record
 from sealog.seal._row import Row
 
-__all__ = ["Captured", "capture_records"]
+if TYPE_CHECKING:
+    import loguru
+
+__all__ = ["Captured", "capture_lines", "capture_loguru", "capture_records", "capture_structlog"]
 
 
 @dataclass
@@ -89,3 +92,81 @@ def capture_records(
         target.removeHandler(handler)
         target.setLevel(old_level)
         captured.ring.extend(Record.from_row(r) for r in handler.ring_rows())
+
+
+@contextmanager
+def capture_structlog(profile: Profile | str = "production") -> Iterator[Captured]:
+    """Capture what structlog logs inside the block, handed over natively and shaped by
+    ``profile``.
+
+    The configured processor chain is kept, except that its last processor (the renderer) is
+    replaced by :class:`sealog.integrations.SealogRenderer` for the block. As with
+    ``structlog.testing.capture_logs``, loggers cached with ``cache_logger_on_first_use``
+    before the block keep their old chain.
+
+    Args:
+        profile: a profile, or a built-in name or TOML file.
+    """
+    import structlog  # noqa: PLC0415 - structlog is optional
+
+    from sealog.integrations import SealogRenderer  # noqa: PLC0415
+
+    processors = list(structlog.get_config()["processors"])
+    chain = processors[:-1] if processors else []
+    structlog.configure(processors=[*chain, SealogRenderer()])
+    try:
+        with capture_records(profile) as captured:
+            yield captured
+    finally:
+        structlog.configure(processors=processors)
+
+
+@contextmanager
+def capture_loguru(
+    profile: Profile | str = "production", logger: loguru.Logger | None = None
+) -> Iterator[Captured]:
+    """Capture what loguru logs inside the block, handed over natively and shaped by
+    ``profile``.
+
+    Args:
+        profile: a profile, or a built-in name or TOML file.
+        logger: the loguru logger (default: ``loguru.logger``).
+    """
+    from loguru import logger as default  # noqa: PLC0415 - loguru is optional
+
+    from sealog.integrations import loguru_sink  # noqa: PLC0415
+
+    target = logger or default
+    with capture_records(profile) as captured:
+        sink = target.add(loguru_sink, level=0)
+        try:
+            yield captured
+        finally:
+            target.remove(sink)
+
+
+def capture_lines(
+    lines: str | list[str], stream: str = "stderr", profile: Profile | str = "production"
+) -> Captured:
+    """What the owner would get from a program printing ``lines`` on ``stream`` under
+    ``sealog run``: levels, fields and groups as the runtime reads them, then the profile's
+    rules. Useful to check a profile's ``[[lines.patterns]]`` against a program's output.
+
+    Args:
+        lines: the output, as one text or as lines.
+        stream: ``stdout`` or ``stderr``.
+        profile: a profile, or a built-in name or TOML file.
+    """
+    from sealog.keep._lines import LineReader, LineRules  # noqa: PLC0415
+
+    prof = profile if isinstance(profile, Profile) else resolve_profile(profile)
+    default = prof.lines.stdout if stream == "stdout" else prof.lines.stderr
+    reader = LineReader(stream, LineRules(prof.lines), default=default)
+    captured = Captured()
+    sink = _Sink(Shaper(prof.owner), captured.records)
+    for line in lines.splitlines() if isinstance(lines, str) else lines:
+        for row in reader.feed(line):
+            sink.submit(row)
+    for row in reader.flush():
+        sink.submit(row)
+    return captured
