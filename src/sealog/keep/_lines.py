@@ -275,7 +275,8 @@ _PY_CHAIN = (
 )
 _PY_FRAME = re.compile(r'\s*>?\s*File "(.+)", line (\d+)(?:, in (.+))?$')
 _PY_EXC = re.compile(r"([A-Za-z_][\w.]*)(?::\s?(.*))?$")
-_RICH_FRAME = re.compile(r"│ (\S.*?):(\d+) in (\S+)\s*│$")
+_RICH_FRAME = re.compile(r"│ (\S+):(\d+)(?: in(?: (\S+))?)?\s*│$")
+_RICH_IN = re.compile(r"│ (?:in )?([^\s│]+)\s*│$")
 _JAVA_START = re.compile(
     r"(?:Exception in thread \"[^\"]*\" )?"
     r"((?:[A-Za-z_$][\w$]*\.)+[\w$]*(?:Exception|Error|Throwable))(?::\s?(.*))?$"
@@ -413,7 +414,14 @@ def _python_exception(lines: list[str]) -> dict[str, Any]:
         elif line.startswith("│"):
             r = _RICH_FRAME.match(line)
             if r is not None:
-                frames.append([r.group(1), int(r.group(2)), r.group(3), None])
+                function = r.group(3)
+                if function is None and i + 1 < n:
+                    # a long path pushes the function onto the box's next line
+                    wrapped = _RICH_IN.match(lines[i + 1])
+                    if wrapped is not None:
+                        function = wrapped.group(1)
+                        i += 1
+                frames.append([r.group(1), int(r.group(2)), function or "?", None])
         elif line.startswith(_PY_CHAIN):
             chain.append("caused" if line.startswith(_PY_CHAIN[1]) else "during")
         elif line and line[0] not in " \t╭╰" and line != _PY_START:
