@@ -100,9 +100,7 @@ def capture_structlog(profile: Profile | str = "production") -> Iterator[Capture
     ``profile``.
 
     The configured processor chain is kept, except that its last processor (the renderer) is
-    replaced by :class:`sealog.integrations.SealogRenderer` for the block. As with
-    ``structlog.testing.capture_logs``, loggers cached with ``cache_logger_on_first_use``
-    before the block keep their old chain.
+    replaced by :class:`sealog.integrations.SealogRenderer` for the block.
 
     Args:
         profile: a profile, or a built-in name or TOML file.
@@ -111,14 +109,16 @@ def capture_structlog(profile: Profile | str = "production") -> Iterator[Capture
 
     from sealog.integrations import SealogRenderer  # noqa: PLC0415
 
-    processors = list(structlog.get_config()["processors"])
-    chain = processors[:-1] if processors else []
-    structlog.configure(processors=[*chain, SealogRenderer()])
+    # The configured list is changed in place, as structlog.testing.capture_logs does, so that
+    # loggers bound before the block (which share the list) hand over too.
+    processors = structlog.get_config()["processors"]
+    saved = list(processors)
+    processors[-1:] = [SealogRenderer()]
     try:
         with capture_records(profile) as captured:
             yield captured
     finally:
-        structlog.configure(processors=processors)
+        processors[:] = saved
 
 
 @contextmanager

@@ -344,3 +344,50 @@ def test_redis_server_levels_reach_the_owner(tmp_path, keys) -> None:
     fatal = [r for r in records if "can't open config file" in r["message"]]
     assert [r["level"] for r in fatal] == ["ERROR"]
     assert any(r["level"] == "WARNING" for r in records)  # redis's own "#" lines
+
+
+NATIVE_APP = """
+import structlog
+from loguru import logger
+from sealog.integrations import SealogRenderer, loguru_sink
+
+structlog.configure(processors=[
+    structlog.processors.add_log_level,
+    structlog.dev.set_exc_info,
+    SealogRenderer(),
+])
+logger.remove()
+logger.add(loguru_sink, level="DEBUG")
+
+def settle(batch):
+    raise RuntimeError(f"batch {batch} rejected")
+
+structlog.get_logger().bind(logger="ledger").warning("slow", ms=900, password="hunter2")
+try:
+    settle(7)
+except RuntimeError:
+    structlog.get_logger().exception("settle failed")
+logger.bind(order=17, token="tok_live_abc").error("charge failed")
+"""
+
+
+def test_structlog_and_loguru_hand_records_over_natively_under_run(tmp_path, keys) -> None:
+    app = tmp_path / "native.py"
+    app.write_text(NATIVE_APP)
+    store = run(tmp_path, keys.pub, "testing", sys.executable, app)
+    records = [r for r in owner_records(store, keys.key) if r["source"] == "workload"]
+    assert "hunter2" not in json.dumps(records)
+    assert "tok_live_abc" not in json.dumps(records)
+    slow, failed, charge = records
+    assert (slow["logger"], slow["level"], slow["fields"]["ms"]) == ("ledger", "WARNING", 900)
+    assert failed["level"] == "ERROR"
+    assert failed["exception"]["frames"][-1][2:] == [
+        "settle",
+        'raise RuntimeError(f"batch {batch} rejected")',
+    ]
+    assert (charge["logger"], charge["level"], charge["fields"]["order"]) == (
+        "__main__",
+        "ERROR",
+        17,
+    )
+    assert not any(r["logger"] in ("stdout", "stderr") for r in records)  # nothing printed
