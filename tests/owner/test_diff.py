@@ -369,3 +369,30 @@ def test_to_json_is_plain_json() -> None:
         "fingerprint_changes": {},
         "first_failing_call": {"a": None, "b": None},
     }
+
+
+def _streams(order: str) -> list[Record]:
+    """Runtime start, then stdout and stderr lines interleaved as ``order`` says, then exit."""
+    counts = {"o": 0, "e": 0}
+    out = [rec("starting workload (command)", logger="sealog.runtime", source="runtime")]
+    for which in order:
+        counts[which] += 1
+        stream = "stdout" if which == "o" else "stderr"
+        out.append(rec(f"{stream} {counts[which]}", logger=stream))
+    out.append(rec("workload exited with 0", logger="sealog.runtime", source="runtime"))
+    return out
+
+
+def test_two_pipes_interleaving_differently_is_not_a_divergence() -> None:
+    assert diff_sessions(_streams("oeoeoe"), _streams("ooeeoe")).same
+    assert diff_sessions(_streams("oooeee"), _streams("eeeooo")).same
+
+
+def test_a_line_missing_from_one_stream_is_still_found() -> None:
+    a = _streams("oeoeoe")
+    b = [r for r in _streams("ooeeoe") if r.message != "stderr 2"]
+    result = diff_sessions(a, b)
+    assert not result.same
+    assert [x.record.message for x in result.only_a] == ["stderr 2"]
+    assert result.first_divergence is not None
+    assert a[result.first_divergence.index_a].message == "stderr 2"
