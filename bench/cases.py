@@ -320,6 +320,90 @@ def aead() -> dict[str, Any]:
     return out
 
 
+#: One of each shape the runtime reads, as real programs print them (``docs/runtime.md``).
+LINE_FORMATS: dict[str, list[bytes]] = {
+    "plain text": [b"connected to 10.0.0.7:5432 after 3 attempts"],
+    "level word": [b"ERROR: database unreachable (attempt 3)"],
+    "timestamp + level": [b"2026-11-27 10:00:00.123 | INFO     | app.db:connect:42 - connected"],
+    "JSON": [b'{"level":"info","time":1700000000000,"msg":"request done","status":200,"ms":12}'],
+    "logfmt": [b'time=2026-11-27T10:00:00Z level=warn msg="slow request" path=/api ms=950'],
+    "syslog": [b"<4>disk 91% full on /var"],
+    "klog": [b"I1127 10:00:00.000000   12345 controller.go:42] synced 12 objects"],
+    "redis": [b"12345:M 27 Nov 2026 10:00:00.123 * Ready to accept connections tcp"],
+    "python traceback (7 lines)": [
+        b"Traceback (most recent call last):",
+        b'  File "/app/main.py", line 12, in <module>',
+        b"    main()",
+        b'  File "/app/main.py", line 8, in main',
+        b"    connect()",
+        b"ConnectionError: refused",
+        b"after the traceback",
+    ],
+}
+#: The mix timed as a whole: mostly plain and simple lines, some structured, a traceback.
+LINE_MIX = {
+    "plain text": 30,
+    "level word": 20,
+    "timestamp + level": 10,
+    "JSON": 15,
+    "logfmt": 10,
+    "syslog": 3,
+    "klog": 4,
+    "redis": 4,
+    "python traceback (7 lines)": 1,
+}
+
+
+def lines(n: int, repeats: int) -> dict[str, Any]:
+    """Microseconds per captured line: the runtime's line pump before line understanding
+    (decode, one row per line) against the same with :class:`LineReader` (levels, fields,
+    groups). The difference is what understanding adds."""
+    from sealog.keep._lines import LineReader, LineRules
+    from sealog.profile import LineSettings
+
+    rules = LineRules(LineSettings())
+
+    def baseline(data: list[bytes]) -> None:
+        rows = []
+        now = time.time
+        for raw in data:
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            rows.append([now(), 30, "workload", "stderr", text, None, None, None])
+
+    def understood(data: list[bytes]) -> None:
+        reader = LineReader("stderr", rules, default=30)
+        rows: list[list[Any]] = []
+        feed = reader.feed
+        for raw in data:
+            rows.extend(feed(raw.decode("utf-8", "replace")))
+        rows.extend(reader.flush())
+
+    def per_line(fn: Callable[[list[bytes]], None], data: list[bytes]) -> float:
+        best = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn(data)
+            best.append((time.perf_counter() - t0) / len(data) * 1e6)
+        return statistics.median(best)
+
+    def batch(block: list[bytes], count: int) -> list[bytes]:
+        return (block * (count // len(block) + 1))[:count]
+
+    mix: list[bytes] = []
+    for name, weight in LINE_MIX.items():
+        mix += LINE_FORMATS[name] * weight
+    data = batch(mix, n)
+    out: dict[str, Any] = {"mix_base_us": per_line(baseline, data)}
+    out["mix_us"] = per_line(understood, data)
+    out["mix_added_us"] = out["mix_us"] - out["mix_base_us"]
+    formats = {}
+    for name, block in LINE_FORMATS.items():
+        one = batch(block, n // 5)
+        formats[name] = per_line(understood, one) - per_line(baseline, one)
+    out["added_us_by_format"] = formats
+    return out
+
+
 def main(argv: list[str]) -> None:
     kind = argv[0]
     if kind == "inproc":
@@ -330,6 +414,8 @@ def main(argv: list[str]) -> None:
         result = read(int(argv[1]), int(argv[2]))
     elif kind == "aead":
         result = aead()
+    elif kind == "lines":
+        result = lines(int(argv[1]), int(argv[2]))
     else:
         raise SystemExit(f"unknown measurement {kind}")
     sys.stdout.write(json.dumps(result) + "\n")

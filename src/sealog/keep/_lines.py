@@ -27,6 +27,7 @@ Standard library only, like the rest of ``sealog.keep``'s capture half.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -80,7 +81,6 @@ WORDS: dict[str, int] = {
     "f": _CRITICAL,
     "c": _CRITICAL,
 }
-_TOKEN_WORDS = sorted((w for w in WORDS if len(w) > 1), key=len, reverse=True)
 
 #: syslog severities 0..7 (RFC 5424 section 6.2.1).
 _SYSLOG = (_CRITICAL, _CRITICAL, _CRITICAL, _ERROR, _WARNING, _INFO, _INFO, _DEBUG)
@@ -93,17 +93,22 @@ _KLOG = re.compile(r"([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6}\s+\d+ [^\]\s]+\] ")
 _REDIS_LINE = re.compile(r"\d+:[XCSM] \d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3} ([.\-*#]) ")
 # redis logs its fatal conditions at its highest level, "warning": these are errors.
 _REDIS_FAILURE = re.compile(r"(?i)(fatal|failed|error|can't|unable)\b")
-_TIMESTAMP = (
+_TIMESTAMP = re.compile(
     r"(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
     r"|\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?"
     r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2})"
+    r"\s*(?:\|\s*)?"
 )
-_LEVEL_TOKEN = re.compile(
-    rf"(?:{_TIMESTAMP}\s*(?:\|\s*)?)?(\*+\s*)?([\[(<|]\s*)?({'|'.join(_TOKEN_WORDS)})\b(\s*[\])>|]|:)?",
-    re.IGNORECASE,
-)
+#: ``***``, an opening bracket or bar, a word, then a closing bracket or bar, or a colon.
+_TOKEN = re.compile(r"(?:\*+\s*)?([\[(<|]\s*)?([A-Za-z]+)(\s*[\])>|]|:)?")
+#: Level words that may stand at the start of a line (one letter would be any sentence's "I").
+_TOKEN_LEVELS = {w: level for w, level in WORDS.items() if len(w) > 1}
+#: Their first three letters: most lines start with another word, and this check is cheap.
+_TOKEN_PREFIXES = frozenset(w[:3] for w in _TOKEN_LEVELS)
 _LOGFMT_START = re.compile(r"[\w.\-/@]+=")
-_LOGFMT_PAIR = re.compile(r'\s*([\w.\-/@]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
+_QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_LOGFMT_LINE = re.compile(rf'(?:\s*[\w.\-/@]+=(?:{_QUOTED}|[^\s"]*))+\s*')
+_LOGFMT_PAIR = re.compile(rf'(?<!\S)([\w.\-/@]+)=({_QUOTED}|[^\s"]*)')
 
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel")
 _JSON_MESSAGE_KEYS = ("message", "msg", "event")
@@ -182,22 +187,51 @@ def _from_json(obj: dict[str, Any], text: str) -> Parsed:
     return level, shown, fields or None, exc
 
 
-def _logfmt(text: str) -> Parsed | None:
-    fields: dict[str, Any] = {}
-    end = 0
-    for m in _LOGFMT_PAIR.finditer(text):
-        if m.start() != end:
+def _logfmt_pairs(text: str) -> list[tuple[str, Any]] | None:
+    """``key=value`` pairs covering the whole line, values unquoted; None if it is not logfmt.
+
+    Done with ``str.split`` rather than a regular expression: this runs for every line that
+    starts like a pair, and splitting is several times faster. Escaped quotes take the slow way.
+    """
+    if "\\" in text:
+        if _LOGFMT_LINE.fullmatch(text) is None:
             return None
-        value = m.group(2)
-        if value.startswith('"'):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                value = value[1:-1]
-        fields[m.group(1)] = value
-        end = m.end()
-    if end != len(text.rstrip()) or not fields:
+        out: list[tuple[str, Any]] = []
+        for key, raw in _LOGFMT_PAIR.findall(text):
+            value: Any = raw
+            if raw[:1] == '"':
+                value = raw[1:-1]
+                with contextlib.suppress(ValueError):  # a bad escape keeps the raw text
+                    value = json.loads(raw)
+            out.append((key, value))
+        return out
+    parts = text.split('"')
+    if len(parts) % 2 == 0:
+        return None  # an unbalanced quote
+    pairs: list[tuple[str, Any]] = []
+    last = len(parts) - 1
+    for i, segment in enumerate(parts):
+        if i % 2:
+            continue  # a quoted value, taken with its key below
+        if i and segment and not segment[0].isspace():
+            return None  # text glued to a closing quote
+        words = segment.split()
+        for j, word in enumerate(words):
+            key, eq, value = word.partition("=")
+            if not eq or not key:
+                return None
+            quoted = j == len(words) - 1 and i < last and not value and segment[-1:] == "="
+            pairs.append((key, parts[i + 1] if quoted else value))
+        if i < last and not segment.endswith("="):
+            return None  # a quote that is not a value
+    return pairs
+
+
+def _logfmt(text: str) -> Parsed | None:
+    pairs = _logfmt_pairs(text)
+    if not pairs:
         return None
+    fields = dict(pairs)
     level = None
     for key in ("level", "lvl", "severity"):
         if key in fields:
@@ -212,14 +246,29 @@ def _logfmt(text: str) -> Parsed | None:
 
 
 def _level_token(text: str) -> int | None:
-    m = _LEVEL_TOKEN.match(text)
+    """The level word at the start of ``text``, after an optional timestamp."""
+    pos = 0
+    first = text[0]
+    if first.isdigit() or first == "[" or first in "JFMASOND":
+        m = _TIMESTAMP.match(text)
+        if m is not None:
+            pos = m.end()
+    if pos == 0 and first.isalpha() and text[:3].lower() not in _TOKEN_PREFIXES:
+        return None
+    m = _TOKEN.match(text, pos)
     if m is None:
         return None
-    word = m.group(3)
-    # "Error handling started" is a sentence; "ERROR ...", "[error]", "error: ..." are levels.
-    if m.group(2) is None and m.group(4) is None and not word.isupper():
+    word = m.group(2)
+    level = _TOKEN_LEVELS.get(word.lower())
+    if level is None:
         return None
-    return WORDS[word.lower()]
+    end = m.end(2)
+    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        return None  # "ERRORS", "Info_banner": a longer word
+    # "Error handling started" is a sentence; "ERROR ...", "[error]", "error: ..." are levels.
+    if m.group(1) is None and m.group(3) is None and not word.isupper():
+        return None
+    return level
 
 
 def parse_line(text: str) -> Parsed:
@@ -548,6 +597,8 @@ class LineRules:
 
     def parse(self, text: str) -> Parsed:
         """The profile's patterns, then the built-in formats."""
+        if not self.patterns:
+            return parse_line(text)
         for rule in self.patterns:
             m = rule.match.search(text)
             if m is not None:
