@@ -7,6 +7,7 @@ down grouping, bounds and what of a traceback may never be kept.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 
 from sealog.keep._lines import LineReader, LineRules, parse_line, pump
 from sealog.profile import LineSettings, builtin_profile, parse_profile
-from sealog.testing import capture_lines
+from sealog.testing import capture_lines, capture_records
 
 
 def output(tmp_path: Path, code: str, *args: str) -> str:
@@ -220,3 +221,10 @@ def test_free_text_pairs_and_json_fields_are_redacted_in_production() -> None:
     for secret in ("hunter2", "tok_live_abc", "k-123", "t1"):
         assert secret not in text
     assert "bob" in text
+
+
+def test_password_pair_in_a_logging_message_is_redacted_too() -> None:
+    with capture_records("production") as captured:
+        logging.getLogger("app").error("login failed user=bob Password=%s", "hunter2")
+    (record,) = captured.records
+    assert record.message == "login failed user=bob Password=[redacted]"

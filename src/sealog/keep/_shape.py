@@ -183,13 +183,20 @@ class Shaper:
         self._patterns = dest.redact_patterns
         self._limit = RateLimit(dest.rate_limit)
         self._pairs = _pairs_pattern(self._fields)
+        # A case-sensitive search of the lowered text skips most messages several times faster
+        # than the case-insensitive pattern itself.
+        self._pair_names = re.compile("|".join(re.escape(n) for n in sorted(self._fields)))
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
     def _text(self, value: str) -> str:
         for pattern in self._patterns:
             value = pattern.sub(REDACTED, value)
-        if self._pairs is not None and ("=" in value or ":" in value):
+        if (
+            self._pairs is not None
+            and ("=" in value or ":" in value)
+            and self._pair_names.search(value.lower())
+        ):
             value = self._pairs.sub(_PAIR_REDACTED, value)
         return value
 
