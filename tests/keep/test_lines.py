@@ -228,3 +228,31 @@ def test_password_pair_in_a_logging_message_is_redacted_too() -> None:
         logging.getLogger("app").error("login failed user=bob Password=%s", "hunter2")
     (record,) = captured.records
     assert record.message == "login failed user=bob Password=[redacted]"
+
+
+def test_segfault_stacks_from_faulthandler_are_one_critical_record(tmp_path) -> None:
+    text = output(
+        tmp_path,
+        """
+        import ctypes, faulthandler
+        faulthandler.enable()
+        def crash():
+            ctypes.string_at(0)
+        crash()
+        """,
+    )
+    (record,) = capture_lines(text, profile="testing").records
+    assert record.level_name == "CRITICAL"
+    assert record.exception is not None
+    assert record.exception.message == "Segmentation fault"
+    assert [f[2] for f in record.exception.frames] == ["<module>", "crash", "string_at"]
+
+
+def test_crlf_line_ends_do_not_hide_a_json_line() -> None:
+    read_fd, write_fd = os.pipe()
+    rows: list[list] = []
+    os.write(write_fd, b'{"level":"error","msg":"from a CRLF program"}\r\n')
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as stream:
+        pump(stream, LineReader("stdout", LineRules(LineSettings())), rows.append)
+    assert [(r[1], r[4]) for r in rows] == [(40, "from a CRLF program")]

@@ -13,9 +13,10 @@ few common shapes. :class:`LineReader` turns one stream's lines into rows:
 * JSON and logfmt lines are taken apart: the message becomes the record's message and every
   other key a field, so the profile's ``redact_fields`` applies to them. Every other line keeps
   its text as printed (only a syslog prefix and terminal colour codes are removed).
-* A Python traceback (plain, loguru's or rich's), a Java stack trace, a Go panic with its
-  goroutine dump and a Rust panic become one record each, their lines parsed into the record's
-  exception (type, message, frames), so the profile's traceback mode decides what of it leaves.
+* A Python traceback (plain, loguru's or rich's), a Python fatal error with faulthandler's
+  stacks, a Java stack trace, a Go panic with its goroutine dump and a Rust panic become one
+  record each, their lines parsed into the record's exception (type, message, frames), so the
+  profile's traceback mode decides what of it leaves.
   A group keeps at most ``group_lines`` lines and ``group_bytes`` bytes; further lines of the
   same group are counted in its ``lines_dropped`` field, never kept.
 
@@ -345,6 +346,15 @@ _GO_CONT = (
     "...",
     "exit status ",
 )
+_FAULT_CONT = (
+    "Current thread ",
+    "Thread 0x",
+    "Stack (most recent call first):",
+    "Extension modules:",
+    "Python runtime state:",
+    "Current thread's C stack",
+)
+_FAULT_FRAME = re.compile(r'\s+File "(.+)", line (\d+) in (.+)$')
 _RUST_START = re.compile(r"thread '([^']*)' panicked at (?:'(.*)', )?(\S+?):(\d+)(?::\d+)?:?$")
 _RUST_FRAME = re.compile(r"\s+\d+: (.+)$")
 _RUST_AT = re.compile(r"\s+at (\S+?):(\d+)(?::\d+)?$")
@@ -371,6 +381,8 @@ class _Group:
             return self._python(line)
         if kind == "java":
             return _JAVA_CONT.match(line) is not None
+        if kind == "fault":
+            return not line or line[0] in " \t" or line.startswith(_FAULT_CONT)
         if kind == "go":
             return (
                 not line
@@ -551,12 +563,30 @@ def _build_rust(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, A
     return _CRITICAL, "rust panic", exc, {"format": "rust-panic", "thread": thread}
 
 
+def _build_fault(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any]]:
+    frames: list[list[Any]] = []
+    thread: list[list[Any]] = []
+    for line in lines[1:]:
+        f = _FAULT_FRAME.match(line)
+        if f is not None:
+            thread.append([f.group(1), int(f.group(2)), f.group(3), None])
+        elif line.startswith(("Current thread ", "Thread 0x")):
+            # faulthandler prints each thread's stack innermost first; frames go outermost first
+            frames += reversed(thread)
+            thread = []
+    frames += reversed(thread)
+    message = lines[0].removeprefix("Fatal Python error: ")
+    exc = {"type": "Fatal Python error", "message": message, "frames": frames}
+    return _CRITICAL, "python fatal error", exc, {"format": "python-faulthandler"}
+
+
 _BUILD: dict[str, Callable[[list[str]], tuple[int, str, dict[str, Any], dict[str, Any]]]] = {
     "python": _build_python,
     "rich": _build_python,
     "java": _build_java,
     "go": _build_go,
     "rust": _build_rust,
+    "fault": _build_fault,
 }
 
 
@@ -571,6 +601,8 @@ def _group_start(line: str) -> str | None:
         return "go"
     if first == "f" and line.startswith("fatal error: "):
         return "go"
+    if first == "F" and line.startswith("Fatal Python error: "):
+        return "fault"
     if first == "t" and line.startswith("thread '") and _RUST_START.match(line):
         return "rust"
     if first == "╭" and "Traceback" in line:
@@ -729,7 +761,8 @@ def pump(
         if raw is None:
             rows = reader.flush()
         else:
-            text = raw.decode("utf-8", "replace")
+            # a CRLF line end: the line is what comes before it
+            text = (raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace")
             rows = reader.feed(text)
             if echo is not None:
                 echo(text)
