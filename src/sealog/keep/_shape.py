@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from sealog.keep._secret import Secret
+from sealog.keep._secret import SECRET_TEXT, Secret
 from sealog.profile._model import Destination, TracebackMode
 from sealog.seal._row import Row, make_row
 
@@ -163,8 +163,10 @@ def _pairs_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
         return None
     words = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(
-        rf"""(?i)(?<![\w-])(["']?(?:{words})["']?\s*[=:]\s*)(?!\[redacted\])"""
-        r"""("(?:[^"\\]|\\.)*"|'[^']*'|[^\s,;&"'}\]]+)"""
+        rf"""(?i)(?<![\w-])(["']?(?:{words})["']?\s*[=:]\s*)"""
+        # a value already hidden (by a pattern, or as a secret) stays as it is
+        rf"""(?!{re.escape(REDACTED)}|{re.escape(SECRET_TEXT)})"""
+        r"""("(?:[^"\\]|\\.)*"|'[^']*'|\[[^\]]*\]|[^\s,;&"'}\]]+)"""
     )
 
 
