@@ -39,7 +39,7 @@ from typing import IO, Any
 
 from sealog.profile._model import LineSettings
 
-__all__ = ["IDLE", "MAX_LINE", "LineReader", "LineRules", "parse_line", "pump"]
+__all__ = ["IDLE", "MAX_LINE", "WORDS", "LineReader", "LineRules", "parse_line", "pump"]
 
 #: Seconds of quiet on a stream after which a pending group is complete.
 IDLE = 0.25
@@ -413,7 +413,7 @@ class _Group:
         # chain: a blank line, then the next traceback
         if not line:
             return True
-        if line == _PY_START:
+        if line == _PY_START or (self.kind == "rich" and line.startswith("╭")):
             self.state = "body"
             return True
         return False
