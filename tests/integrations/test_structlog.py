@@ -75,3 +75,20 @@ def test_the_chain_is_restored_after_the_block() -> None:
 def test_renderer_drops_the_event() -> None:
     with pytest.raises(structlog.DropEvent):
         SealogRenderer()(None, "info", {"event": "x"})
+
+
+def test_an_exception_already_rendered_to_text_keeps_only_its_last_line() -> None:
+    """format_exc_info before the renderer: source lines must not bypass the traceback mode."""
+    processors = structlog.get_config()["processors"]
+    saved = list(processors)
+    processors[-1:] = [structlog.processors.format_exc_info, structlog.dev.ConsoleRenderer()]
+    try:
+        with capture_structlog("production") as captured:
+            try:
+                charge(9)
+            except ValueError:
+                structlog.get_logger().exception("charge failed")
+    finally:
+        processors[:] = saved
+    (record,) = captured.records
+    assert record.fields["exception"] == "ValueError: card declined for 9"

@@ -39,7 +39,9 @@ class SealogRenderer:
     The event's level (from ``add_log_level``, or the method called), its ``event`` as the
     message, ``logger`` (from ``add_logger_name``, else ``logger_name``) as the logger,
     ``exc_info`` as a real exception with its frames, and every other key as a field. Nothing
-    is printed: under ``sealog run`` a printed copy would be captured a second time.
+    is printed: under ``sealog run`` a printed copy would be captured a second time. Leave
+    ``format_exc_info`` out of the chain: it turns the exception into text, of which only the
+    last line (type and message) is then kept.
 
     Example:
         >>> import structlog
@@ -66,6 +68,11 @@ class SealogRenderer:
         level = WORDS.get(str(level_name).lower(), logging.INFO)
         name = event_dict.get("logger") or getattr(logger, "name", None) or self._name
         fields = {k: v for k, v in event_dict.items() if k not in _CONSUMED}
+        rendered = fields.get("exception")
+        if isinstance(rendered, str) and "\n" in rendered:
+            # format_exc_info ran first and turned the exception into text, source lines and
+            # all, which the profile's traceback mode could not govern: keep its last line only.
+            fields["exception"] = rendered.rstrip().rsplit("\n", 1)[-1]
         hand_over(
             level,
             str(name),

@@ -166,7 +166,7 @@ def _from_json(obj: dict[str, Any], text: str) -> Parsed:
             fields or None,
             _exception_from(record.get("exception")),
         )
-    fields = dict(obj)
+    fields = obj  # a fresh object from json.loads: taken apart in place
     level = None
     for key in _JSON_LEVEL_KEYS:
         if key in fields:
