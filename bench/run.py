@@ -315,7 +315,8 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         "## Understanding captured lines",
         "",
         "What the runtime's line pump costs per captured line of a workload's stdout/stderr",
-        f"({N_LINES:,} lines, median of 5): decoding and one row per line as before, against",
+        f"(CPU time, {N_LINES:,} lines, median of 5): decoding and one row per line as before,"
+        " against",
         "the same with levels, fields and multi-line groups read (`keep/_lines.py`). The mix is",
         "30 % plain text, 20 % level words, 15 % JSON, 10 % logfmt, 10 % timestamp + level, the",
         "rest syslog, klog, redis and a Python traceback.",
