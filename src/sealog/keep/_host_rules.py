@@ -73,7 +73,8 @@ class HostRules:
         return "keep.error", {"code": "workload.error"}
 
     def line(self, row: Row) -> str | None:
-        """The clear copy of a captured output line (``records`` only), shaped by the rules."""
+        """The clear copy of a captured output line (``records`` only), shaped by the rules; a
+        traceback or panic read from several lines is shown with its frames."""
         if self._shaper is None or row.level < self.min_level:
             return None
         shaped = self._shaper.shape(row)
@@ -81,7 +82,7 @@ class HostRules:
             self.held_back += self._shaper.limited
             self._shaper.limited = 0
             return None
-        return shaped.message
+        return _plain(shaped)
 
     def _release(self) -> None:
         if self.held_back:

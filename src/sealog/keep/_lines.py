@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from sealog.profile._model import LineSettings
+from sealog.seal._row import Row, make_row
 
 __all__ = ["IDLE", "MAX_LINE", "WORDS", "LineReader", "LineRules", "parse_line", "pump"]
 
@@ -435,12 +436,12 @@ class _Group:
         self.lines.append(line)
         self.bytes += len(line)
 
-    def row(self, name: str) -> list[Any]:
+    def row(self, name: str) -> Row:
         level, message, exc, fields = _BUILD[self.kind](self.lines)
         fields["lines"] = len(self.lines) + self.dropped
         if self.dropped:
             fields["lines_dropped"] = self.dropped
-        return [self.time, level, "workload", name, message, None, exc, fields]
+        return make_row(self.time, level, "workload", name, message, None, exc, fields)
 
 
 def _python_exception(lines: list[str]) -> dict[str, Any]:
@@ -672,16 +673,16 @@ class LineReader:
         """Whether a multi-line record is waiting for more lines."""
         return self._group is not None
 
-    def feed(self, text: str) -> list[list[Any]]:
+    def feed(self, text: str) -> list[Row]:
         """Take one line; return the rows it completes (none, one, or two)."""
         rules = self.rules
         now = self._clock()
         if not rules.understand:
             plain = rules.defaults.get(self.name, self._default)
-            return [[now, plain, "workload", self.name, text, None, None, None]]
+            return [make_row(now, plain, "workload", self.name, text)]
         if "\x1b" in text:
             text = _ANSI.sub("", text)
-        out: list[list[Any]] = []
+        out: list[Row] = []
         group = self._group
         if group is not None:
             if group.accepts(text):
@@ -699,10 +700,10 @@ class LineReader:
         level, message, fields, exc = rules.parse(text)
         if level is None:
             level = rules.defaults.get(self.name, self._default)
-        out.append([now, level, "workload", self.name, message, None, exc, fields])
+        out.append(make_row(now, level, "workload", self.name, message, None, exc, fields))
         return out
 
-    def flush(self) -> list[list[Any]]:
+    def flush(self) -> list[Row]:
         """Complete a pending group (the stream ended or went quiet)."""
         group, self._group = self._group, None
         return [] if group is None else [group.row(self.name)]
@@ -743,8 +744,8 @@ def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes 
 def pump(
     stream: IO[bytes],
     reader: LineReader,
-    submit: Callable[[list[Any]], None],
-    echo: Callable[[str], None] | None = None,
+    submit: Callable[[Row], None],
+    echo: Callable[[Row], None] | None = None,
     *,
     idle: float = IDLE,
 ) -> None:
@@ -754,7 +755,7 @@ def pump(
         stream: the workload's stdout or stderr pipe.
         reader: the stream's line reader.
         submit: takes each row, in the stream's own order.
-        echo: also given each line as printed (development's plain copy), or None.
+        echo: also given each row once submitted (development's plain copy), or None.
         idle: seconds of quiet after which a pending group is complete.
     """
     for raw in _split(stream.fileno(), idle, lambda: reader.pending):
@@ -764,9 +765,11 @@ def pump(
             # a CRLF line end: the line is what comes before it
             text = (raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace")
             rows = reader.feed(text)
-            if echo is not None:
-                echo(text)
         for row in rows:
             submit(row)
+            if echo is not None:
+                echo(row)
     for row in reader.flush():
         submit(row)
+        if echo is not None:
+            echo(row)
