@@ -360,15 +360,17 @@ def lines(n: int, repeats: int) -> dict[str, Any]:
     groups). The difference is what understanding adds."""
     from sealog.keep._lines import LineReader, LineRules
     from sealog.profile import LineSettings
+    from sealog.seal._row import make_row
 
     rules = LineRules(LineSettings())
 
     def baseline(data: list[bytes]) -> None:
+        # What the pump did per line before: decode, one row at the stream's level.
         rows = []
         now = time.time
         for raw in data:
             text = raw.decode("utf-8", "replace").rstrip("\n")
-            rows.append([now(), 30, "workload", "stderr", text, None, None, None])
+            rows.append(make_row(now(), 30, "workload", "stderr", text))
 
     def understood(data: list[bytes]) -> None:
         reader = LineReader("stderr", rules, default=30)
