@@ -706,7 +706,12 @@ class LineReader:
                 return out
             out.append(group.row(self.name))
             self._group = None
-        if text[:1] in _GROUP_FIRST or "Error" in text or "Exception" in text or "Throwabl" in text:
+        first = text[:1]
+        # Every group starts with a letter or a box corner: JSON, timestamps, syslog prefixes
+        # and indented lines skip the search for an exception's name.
+        if first in _GROUP_FIRST or (
+            first.isalpha() and ("Error" in text or "Exception" in text or "Throwable" in text)
+        ):
             kind = _group_start(text)
             if kind is not None:
                 self._group = _Group(kind, text, now)
