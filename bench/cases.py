@@ -374,11 +374,11 @@ def lines(n: int, repeats: int) -> dict[str, Any]:
 
     def understood(data: list[bytes]) -> None:
         reader = LineReader("stderr", rules, default=30)
-        rows: list[list[Any]] = []
-        feed = reader.feed
+        rows: list[Any] = []
+        feed, append = reader.feed, rows.append
         for raw in data:
-            rows.extend(feed(raw.decode("utf-8", "replace")))
-        rows.extend(reader.flush())
+            feed(raw.decode("utf-8", "replace"), append)
+        reader.flush(append)
 
     def per_line(fn: Callable[[list[bytes]], None], data: list[bytes]) -> float:
         # CPU time of this process: the pump's cost per line, not the machine's other load.

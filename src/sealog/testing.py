@@ -165,8 +165,6 @@ def capture_lines(
     captured = Captured()
     sink = _Sink(Shaper(prof.owner), captured.records)
     for line in lines.splitlines() if isinstance(lines, str) else lines:
-        for row in reader.feed(line):
-            sink.submit(row)
-    for row in reader.flush():
-        sink.submit(row)
+        reader.feed(line, sink.submit)
+    reader.flush(sink.submit)
     return captured

@@ -125,10 +125,11 @@ def test_group_longer_than_its_bound_is_cut_and_the_rest_counted() -> None:
 def test_byte_bound_holds_for_a_dump_of_long_lines() -> None:
     rules = LineRules(LineSettings(group_bytes=1024))
     reader = LineReader("stderr", rules)
-    rows = reader.feed("panic: boom")
+    rows: list = []
+    reader.feed("panic: boom", rows.append)
     for _ in range(100):
-        rows += reader.feed("\t/src/" + "x" * 200 + ".go:1 +0x1")
-    rows += reader.flush()
+        reader.feed("\t/src/" + "x" * 200 + ".go:1 +0x1", rows.append)
+    reader.flush(rows.append)
     (row,) = rows
     assert sum(len(f[0]) for f in row[6]["frames"]) < 1024
     assert row[7]["lines_dropped"] > 90

@@ -117,7 +117,7 @@ _LOGFMT_PAIR = re.compile(rf'(?<!\S)([\w.\-/@]+)=({_QUOTED}|[^\s"]*)')
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel")
 _JSON_MESSAGE_KEYS = ("message", "msg", "event")
 _JSON_EXCEPTION_KEYS = ("exception", "exc_info", "error")
-_JSON_KEYS = frozenset(_JSON_LEVEL_KEYS + _JSON_MESSAGE_KEYS + _JSON_EXCEPTION_KEYS)
+_MISSING: Any = object()
 
 Parsed = tuple[int | None, str, dict[str, Any] | None, dict[str, Any] | None]
 
@@ -125,7 +125,8 @@ Parsed = tuple[int | None, str, dict[str, Any] | None, dict[str, Any] | None]
 def _word_level(value: object) -> int | None:
     """A level from what a program wrote in a level field: a word, or a pino/bunyan number."""
     if isinstance(value, str):
-        return WORDS.get(value.strip().lower())
+        level = WORDS.get(value.lower())
+        return level if level is not None else WORDS.get(value.strip().lower())
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -172,33 +173,37 @@ def _from_json(obj: dict[str, Any], text: str) -> Parsed:
             _exception_from(record.get("exception")),
         )
     fields = obj  # a fresh object from json.loads: taken apart in place
-    # Only the keys the object has are looked for: one set intersection instead of a dozen
-    # lookups, most lines having two or three of them.
-    present = fields.keys() & _JSON_KEYS
-    level = None
-    message = None
-    exc = None
-    if present:
+    # The usual keys are popped first, the others looked for only when those are missing:
+    # this runs for every JSON line.
+    raw_level = fields.pop("level", _MISSING)
+    if raw_level is _MISSING:
         for key in _JSON_LEVEL_KEYS:
-            if key in present:
-                level = _word_level(fields.pop(key))
+            if key in fields:
+                raw_level = fields.pop(key)
                 break
+    message = fields.pop("msg", _MISSING)
+    if message is _MISSING:
         for key in _JSON_MESSAGE_KEYS:
-            if key in present:
+            if key in fields:
                 message = fields.pop(key)
                 break
+    exc = None
+    if "exception" in fields or "exc_info" in fields or "error" in fields:
         for key in _JSON_EXCEPTION_KEYS:
-            if key in present:
+            if key in fields:
                 exc = _exception_from(fields[key])
                 if exc is not None:
                     del fields[key]
                     break
-    shown = text if message is None else message if isinstance(message, str) else str(message)
-    return level, shown, fields or None, exc
+    level = None if raw_level is _MISSING else _word_level(raw_level)
+    if message is _MISSING:
+        return level, text, fields or None, exc
+    return level, message if isinstance(message, str) else str(message), fields or None, exc
 
 
-def _logfmt_pairs(text: str) -> list[tuple[str, Any]] | None:
-    """``key=value`` pairs covering the whole line, values unquoted; None if it is not logfmt.
+def _logfmt_fields(text: str) -> dict[str, Any] | None:
+    """The ``key=value`` pairs covering the whole line, values unquoted; None if it is not
+    logfmt.
 
     Done with ``str.split`` rather than a regular expression: this runs for every line that
     starts like a pair, and splitting is several times faster. Escaped quotes take the slow way.
@@ -206,42 +211,41 @@ def _logfmt_pairs(text: str) -> list[tuple[str, Any]] | None:
     if "\\" in text:
         if _LOGFMT_LINE.fullmatch(text) is None:
             return None
-        out: list[tuple[str, Any]] = []
+        out: dict[str, Any] = {}
         for key, raw in _LOGFMT_PAIR.findall(text):
             value: Any = raw
             if raw[:1] == '"':
                 value = raw[1:-1]
                 with contextlib.suppress(ValueError):  # a bad escape keeps the raw text
                     value = json.loads(raw)
-            out.append((key, value))
+            out[key] = value
         return out
     parts = text.split('"')
-    if len(parts) % 2 == 0:
-        return None  # an unbalanced quote
-    pairs: list[tuple[str, Any]] = []
     last = len(parts) - 1
-    for i, segment in enumerate(parts):
-        if i % 2:
-            continue  # a quoted value, taken with its key below
+    if last % 2:
+        return None  # an unbalanced quote
+    fields: dict[str, Any] = {}
+    for i in range(0, last + 1, 2):
+        segment = parts[i]
         if i and segment and not segment[0].isspace():
             return None  # text glued to a closing quote
-        words = segment.split()
-        for j, word in enumerate(words):
+        for word in segment.split():
             key, eq, value = word.partition("=")
             if not eq or not key:
                 return None
-            quoted = j == len(words) - 1 and i < last and not value and segment[-1:] == "="
-            pairs.append((key, parts[i + 1] if quoted else value))
-        if i < last and not segment.endswith("="):
-            return None  # a quote that is not a value
-    return pairs
+            fields[key] = value
+        if i < last:
+            # The segment's last word, "key=", takes the quoted text that follows as its value.
+            if segment[-1:] != "=" or fields.get(key) != "":
+                return None
+            fields[key] = parts[i + 1]
+    return fields or None
 
 
 def _logfmt(text: str) -> Parsed | None:
-    pairs = _logfmt_pairs(text)
-    if not pairs:
+    fields = _logfmt_fields(text)
+    if fields is None:
         return None
-    fields = dict(pairs)
     level = None
     for key in ("level", "lvl", "severity"):
         if key in fields:
@@ -686,26 +690,29 @@ class LineReader:
         """Whether a multi-line record is waiting for more lines."""
         return self._group is not None
 
-    def feed(self, text: str) -> list[Row]:
-        """Take one line; return the rows it completes (none, one, or two)."""
+    def feed(self, text: str, emit: Callable[[Row], None]) -> None:
+        """Take one line; hand the rows it completes (none, one or two) to ``emit``, in order.
+
+        A callback rather than a returned list: this runs for every captured line.
+        """
         rules = self.rules
         now = self._clock()
         if not rules.understand:
             plain = rules.defaults.get(self.name, self._default)
-            return [make_row(now, plain, "workload", self.name, text)]
+            emit(make_row(now, plain, "workload", self.name, text))
+            return
         if "\x1b" in text:
             text = _ANSI.sub("", text)
-        out: list[Row] = []
         group = self._group
         if group is not None:
             if group.accepts(text):
                 group.add(text, rules.max_lines, rules.max_bytes)
                 if group.closed:
-                    out.append(group.row(self.name))
                     self._group = None
-                return out
-            out.append(group.row(self.name))
+                    emit(group.row(self.name))
+                return
             self._group = None
+            emit(group.row(self.name))
         first = text[:1]
         # Every group starts with a letter or a box corner: JSON, timestamps, syslog prefixes
         # and indented lines skip the search for an exception's name.
@@ -715,18 +722,18 @@ class LineReader:
             kind = _group_start(text)
             if kind is not None:
                 self._group = _Group(kind, text, now)
-                return out
+                return
         level, message, fields, exc = rules.parse(text)
         if level is None:
             level = rules.defaults.get(self.name, self._default)
         # The row built in place rather than through make_row(): this runs for every line.
-        out.append(_new_row(Row, (now, level, "workload", self.name, message, None, exc, fields)))
-        return out
+        emit(_new_row(Row, (now, level, "workload", self.name, message, None, exc, fields)))
 
-    def flush(self) -> list[Row]:
-        """Complete a pending group (the stream ended or went quiet)."""
+    def flush(self, emit: Callable[[Row], None]) -> None:
+        """Complete a pending group (the stream ended or went quiet) and hand it to ``emit``."""
         group, self._group = self._group, None
-        return [] if group is None else [group.row(self.name)]
+        if group is not None:
+            emit(group.row(self.name))
 
 
 def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes | None]:
@@ -761,6 +768,14 @@ def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes 
         buf += chunk
 
 
+def _both(first: Callable[[Row], None], then: Callable[[Row], None]) -> Callable[[Row], None]:
+    def emit(row: Row) -> None:
+        first(row)
+        then(row)
+
+    return emit
+
+
 def pump(
     stream: IO[bytes],
     reader: LineReader,
@@ -778,18 +793,12 @@ def pump(
         echo: also given each row once submitted (development's plain copy), or None.
         idle: seconds of quiet after which a pending group is complete.
     """
+    emit = submit if echo is None else _both(submit, echo)
+    feed = reader.feed
     for raw in _split(stream.fileno(), idle, lambda: reader.pending):
         if raw is None:
-            rows = reader.flush()
+            reader.flush(emit)
         else:
             # a CRLF line end: the line is what comes before it
-            text = (raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace")
-            rows = reader.feed(text)
-        for row in rows:
-            submit(row)
-            if echo is not None:
-                echo(row)
-    for row in reader.flush():
-        submit(row)
-        if echo is not None:
-            echo(row)
+            feed((raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace"), emit)
+    reader.flush(emit)
