@@ -391,3 +391,15 @@ def test_structlog_and_loguru_hand_records_over_natively_under_run(tmp_path, key
         17,
     )
     assert not any(r["logger"] in ("stdout", "stderr") for r in records)  # nothing printed
+
+
+def test_development_shows_a_printed_traceback_whole_with_its_frames(tmp_path, keys) -> None:
+    fail = tmp_path / "fail.py"
+    fail.write_text('def load(p):\n    raise KeyError(p)\n\nload("visible")\n')
+    done = sealog(
+        "run", "--owner", keys.pub, "--profile", "development", "--store", tmp_path / "st",
+        "--", "bash", "-c", f"echo 'ERROR: shown in clear'; python3 -I {fail}",
+    )  # fmt: skip
+    assert "ERROR: shown in clear" in done.stdout
+    assert f'  File "{fail}", line 2, in load' in done.stderr  # printed there, shown there
+    assert "KeyError: 'visible'" in done.stderr
