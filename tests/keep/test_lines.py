@@ -257,3 +257,19 @@ def test_crlf_line_ends_do_not_hide_a_json_line() -> None:
     with os.fdopen(read_fd, "rb") as stream:
         pump(stream, LineReader("stdout", LineRules(LineSettings())), rows.append)
     assert [(r[1], r[4]) for r in rows] == [(40, "from a CRLF program")]
+
+
+def test_a_workload_cannot_stop_the_pump_with_lines_built_to_break_parsers() -> None:
+    """Deep JSON, an unbalanced logfmt tail and long crafted group lines are lines like any
+    other: every one of them arrives, and the stream goes on."""
+    lines = [
+        "{" + '"a":[' * 100_000 + "]" * 100_000 + "}",
+        "a=" + "b=" * 5000 + '"\\',
+        "panic: x",
+        "\t" + "(" * 50_000,
+        "thread 'main' panicked at '" + "'" * 50_000,
+        "ERROR still read",
+    ]
+    records = capture_lines(lines, profile="testing").records
+    assert records[-1].message == "ERROR still read"
+    assert records[-1].level_name == "ERROR"

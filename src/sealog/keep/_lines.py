@@ -111,7 +111,9 @@ _TOKEN_LEVELS = {w: level for w, level in WORDS.items() if len(w) > 1}
 _TOKEN_PREFIXES = frozenset(w[:3] for w in _TOKEN_LEVELS)
 _LOGFMT_START = re.compile(r"[\w.\-/@]+=")
 _QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-_LOGFMT_LINE = re.compile(rf'(?:\s*[\w.\-/@]+=(?:{_QUOTED}|[^\s"]*))+\s*')
+_LOGFMT_ONE = rf'[\w.\-/@]+=(?:{_QUOTED}|[^\s"]*)'
+# Pairs separated by whitespace: one way to split a line, so the match is linear in its length.
+_LOGFMT_LINE = re.compile(rf"\s*{_LOGFMT_ONE}(?:\s+{_LOGFMT_ONE})*\s*")
 _LOGFMT_PAIR = re.compile(rf'(?<!\S)([\w.\-/@]+)=({_QUOTED}|[^\s"]*)')
 
 _JSON_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel")
@@ -301,8 +303,8 @@ def parse_line(text: str) -> Parsed:
     if first == "{" and text[-1] == "}":
         try:
             obj = json.loads(text)
-        except ValueError:
-            obj = None
+        except (ValueError, RecursionError):
+            obj = None  # not JSON, or nested too deep to read: a line like any other
         if isinstance(obj, dict):
             return _from_json(obj, text)
     elif first == "<":
@@ -348,6 +350,9 @@ _JAVA_CONT = re.compile(
     r"\s+at |\s*\.\.\. \d+ (?:more|common frames omitted)|\s*Caused by: |\s+Suppressed: "
 )
 _JAVA_FRAME = re.compile(r"\s+at (?:[\w.$/@]+/)?([\w.$<>]+)\(([^:)]*)(?::(\d+))?\)")
+#: Longest line tried against the patterns below that could backtrack on crafted input (a
+#: Go function line, a Rust panic header): real ones are far shorter.
+_MAX_FRAME_LINE = 4096
 _GO_FUNC = re.compile(r"[\w./*()\[\]{}$-]+\(.*\)(?: \S+)?$")
 _GO_FILE = re.compile(r"\t(\S+?):(\d+)(?: \+0x[0-9a-f]+)?$")
 _GO_CONT = (
@@ -401,7 +406,7 @@ class _Group:
                 not line
                 or line[0] == "\t"
                 or line.startswith(_GO_CONT)
-                or _GO_FUNC.match(line) is not None
+                or (len(line) <= _MAX_FRAME_LINE and _GO_FUNC.match(line) is not None)
             )
         return self._rust(line)
 
@@ -547,7 +552,7 @@ def _build_go(lines: list[str]) -> tuple[int, str, dict[str, Any], dict[str, Any
             if f is not None:
                 frames.append([f.group(1), int(f.group(2)), function, None])
             function = None
-        elif _GO_FUNC.match(line):
+        elif len(line) <= _MAX_FRAME_LINE and _GO_FUNC.match(line):
             function = line.rsplit("(", 1)[0]
     exc = {"type": etype, "message": emessage, "frames": frames}
     fields: dict[str, Any] = {"format": "go-panic", "goroutines": goroutines}
@@ -620,7 +625,12 @@ def _group_start(line: str) -> str | None:
         return "go"
     if first == "F" and line.startswith("Fatal Python error: "):
         return "fault"
-    if first == "t" and line.startswith("thread '") and _RUST_START.match(line):
+    if (
+        first == "t"
+        and line.startswith("thread '")
+        and len(line) <= _MAX_FRAME_LINE
+        and _RUST_START.match(line)
+    ):
         return "rust"
     if first == "╭" and "Traceback" in line:
         return "rich"
@@ -729,6 +739,12 @@ class LineReader:
         # The row built in place rather than through make_row(): this runs for every line.
         emit(_new_row(Row, (now, level, "workload", self.name, message, None, exc, fields)))
 
+    def plain(self, text: str, emit: Callable[[Row], None]) -> None:
+        """Hand ``text`` over as one record at the stream's level, understood no further."""
+        self._group = None
+        level = self.rules.defaults.get(self.name, self._default)
+        emit(make_row(self._clock(), level, "workload", self.name, text))
+
     def flush(self, emit: Callable[[Row], None]) -> None:
         """Complete a pending group (the stream ended or went quiet) and hand it to ``emit``."""
         group, self._group = self._group, None
@@ -798,7 +814,13 @@ def pump(
     for raw in _split(stream.fileno(), idle, lambda: reader.pending):
         if raw is None:
             reader.flush(emit)
-        else:
-            # a CRLF line end: the line is what comes before it
-            feed((raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace"), emit)
+            continue
+        # a CRLF line end: the line is what comes before it
+        text = (raw[:-1] if raw[-1:] == b"\r" else raw).decode("utf-8", "replace")
+        try:
+            feed(text, emit)
+        except Exception:
+            # Whatever the reader cannot take is sealed as printed: a stopped pump would leave
+            # the workload blocked on a full pipe, and the line would be lost.
+            reader.plain(text, emit)
     reader.flush(emit)
