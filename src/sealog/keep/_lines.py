@@ -740,9 +740,12 @@ class LineReader:
         emit(_new_row(Row, (now, level, "workload", self.name, message, None, exc, fields)))
 
     def plain(self, text: str, emit: Callable[[Row], None]) -> None:
-        """Hand ``text`` over as one record at the stream's level, understood no further."""
-        self._group = None
+        """Hand a pending group's lines and ``text`` over as records at the stream's level,
+        understood no further (what :func:`pump` does with a line :meth:`feed` cannot take)."""
+        group, self._group = self._group, None
         level = self.rules.defaults.get(self.name, self._default)
+        if group is not None:
+            emit(make_row(group.time, level, "workload", self.name, "\n".join(group.lines)))
         emit(make_row(self._clock(), level, "workload", self.name, text))
 
     def flush(self, emit: Callable[[Row], None]) -> None:
