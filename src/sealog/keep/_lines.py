@@ -759,6 +759,10 @@ def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes 
     """Lines from ``fd`` (without their newline); None when it stayed quiet for ``idle``
     seconds while ``pending()`` said a group was waiting."""
     buf = b""
+    # poll, not select: a descriptor number above FD_SETSIZE is fine.
+    quiet = select.poll()
+    quiet.register(fd, select.POLLIN)
+    wait_ms = max(1, int(idle * 1000))
     while True:
         start = 0
         while True:
@@ -771,11 +775,9 @@ def _split(fd: int, idle: float, pending: Callable[[], bool]) -> Iterator[bytes 
         while len(buf) >= MAX_LINE:
             yield buf[:MAX_LINE]
             buf = buf[MAX_LINE:]
-        if pending() and not buf:
-            ready, _, _ = select.select([fd], [], [], idle)
-            if not ready:
-                yield None
-                continue
+        if pending() and not buf and not quiet.poll(wait_ms):
+            yield None
+            continue
         try:
             chunk = os.read(fd, 65536)
         except OSError:
