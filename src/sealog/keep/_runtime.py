@@ -168,10 +168,13 @@ class _Relay:
         if row.logger == UNCAUGHT_LOGGER:
             self.uncaught = True
         self.sealed.submit(row)
-        if row.level >= self.rules.min_level and row.logger not in ("stdout", "stderr"):
-            event = self.rules.event(row)
-            if event is not None:
-                self.host.emit(event[0], **event[1])
+        if row.level < self.rules.min_level:
+            return
+        if self.echo and row.logger in ("stdout", "stderr"):
+            return  # under host = "records" captured output is echoed as lines, not events
+        event = self.rules.event(row)
+        if event is not None:
+            self.host.emit(event[0], **event[1])
 
     def pump_records(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as fh:
