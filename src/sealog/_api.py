@@ -13,7 +13,7 @@ from typing import TextIO
 
 from sealog.audit import ControlPolicy, control_policy_digest, load_control_policy
 from sealog.errors import FormatError
-from sealog.host import Store
+from sealog.host import NatsSink, Store, open_store
 from sealog.keep._handler import SealogHandler
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._runtime import ControlSetup, RunResult, run_workload
@@ -152,7 +152,7 @@ class _Started:
     owner: OwnerPublicKey
     profile: Profile
     profile_ref: str
-    store: Store
+    store: Store | NatsSink
     attester: Attester
     keep_id: str
     control_digest: bytes
@@ -193,7 +193,7 @@ def _start(
         owner=owner,
         profile=profile,
         profile_ref=ref,
-        store=Store.create(Path(store)),
+        store=open_store(store),
         attester=attester,
         keep_id=keep_id,
         control_digest=control_policy_digest(control) if control is not None else b"",
@@ -217,7 +217,8 @@ def run_keep(
     Args:
         cmd: the workload's command line.
         owner: the owner's public key, or the path of its ``.pub`` file.
-        store: the store folder (created if needed).
+        store: the store folder (created if needed), or a ``nats://`` source to publish to
+            directly (see docs/fleet.md).
         profile: a built-in profile name or a TOML file (the workload's interpreter loads the
             same one).
         attest: an attestation provider name or a callable returning evidence.
@@ -236,17 +237,21 @@ def run_keep(
         raise FormatError("no command given: sealog run --owner PUB [OPTIONS] -- CMD [ARG...]")
     control = _control(control_policy, control_dir, keep_id)
     started = _start(owner, store, profile, attest, keep_id, control.policy if control else None)
-    return run_workload(
-        cmd,
-        profile=started.profile,
-        profile_ref=started.profile_ref,
-        start=started.start,
-        sink_for=started.store.new_session,
-        attester=started.attester,
-        host_stream=host_stream if host_stream is not None else sys.stderr,
-        record_event=started.store.append_event,
-        control=control,
-    )
+    try:
+        return run_workload(
+            cmd,
+            profile=started.profile,
+            profile_ref=started.profile_ref,
+            start=started.start,
+            sink_for=started.store.new_session,
+            attester=started.attester,
+            host_stream=host_stream if host_stream is not None else sys.stderr,
+            record_event=started.store.append_event,
+            control=control,
+        )
+    finally:
+        if isinstance(started.store, NatsSink):
+            started.store.close()  # every message acknowledged before the exit code
 
 
 def _control(

@@ -31,5 +31,8 @@ for _name, _target in {
     "audit": "sealog.cli.audit:audit",
     "approver": "sealog.cli.audit:approver",
     "order": "sealog.cli.audit:order",
+    "relay": "sealog.cli.fleet:relay",
+    "pull": "sealog.cli.fleet:pull_cmd",
+    "sessions": "sealog.cli.fleet:sessions",
 }.items():
     main.add_lazy(_name, _target)

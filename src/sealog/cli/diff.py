@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from sealog.cli._common import fail, guarded
+from sealog.cli._source import session_spec
 from sealog.errors import FormatError
 from sealog.owner import (
     LEVEL_STYLE,
@@ -124,8 +125,8 @@ def diff(a: str, b: str, key_path: Path, as_json: bool, context: int) -> None:
     if context < 0:
         raise FormatError(f"--context must be 0 or more records, not {context}")
     key = OwnerPrivateKey.load(key_path)
-    name_a, records_a, verdict_a = load_session(a, key)
-    name_b, records_b, verdict_b = load_session(b, key)
+    name_a, records_a, verdict_a = load_session(session_spec(a), key)
+    name_b, records_b, verdict_b = load_session(session_spec(b), key)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for label, verdict in (("A", verdict_a), ("B", verdict_b)):
         if not verdict.ok:

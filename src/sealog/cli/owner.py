@@ -14,10 +14,13 @@ from rich.table import Table
 
 from sealog.attest import load_appraisal_policy
 from sealog.cli._common import guarded
+from sealog.cli._source import store_source
+from sealog.cli.fleet import print_merged
 from sealog.errors import FormatError
 from sealog.host import host_view
 from sealog.owner import (
     SessionReader,
+    StreamSelection,
     Verdict,
     print_record,
     print_verdict,
@@ -60,13 +63,19 @@ def _level(name: str | None) -> int:
 
 
 @click.command()
-@click.argument("store", type=_PATH)
+@click.argument("store")
 @click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--level", help="Only records at this level or above.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--follow", is_flag=True, help="Keep reading as frames arrive, until closed.")
+@click.option(
+    "--merge/--no-merge",
+    default=None,
+    help="All sessions merged by time, with keep and session columns (default for nats://).",
+)
 @guarded
+@store_source
 def read(
     store: Path,
     key_path: Path,
@@ -74,6 +83,8 @@ def read(
     level: str | None,
     as_json: bool,
     follow: bool,
+    merge: bool,
+    selection: StreamSelection,
 ) -> None:
     """Decrypt, verify and print the records of a store's sessions.
 
@@ -85,7 +96,10 @@ def read(
     console = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     worst = 0
-    for reader in readers(store, key, session):
+    chosen = None
+    if merge and not follow:
+        chosen = print_merged(store, key, session, min_level, as_json, selection)
+    for reader in chosen if chosen is not None else readers(store, key, session):
         _print_records(reader, console, min_level, as_json)
         while follow and not reader.closed and not reader.failed:
             time.sleep(0.2)
@@ -113,7 +127,7 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
 
 
 @click.command()
-@click.argument("store", type=_PATH)
+@click.argument("store")
 @click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
@@ -137,6 +151,7 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
     help="Let --require-* pass on sessions with 'none' evidence (they prove nothing).",
 )
 @guarded
+@store_source
 def verify(
     store: Path,
     key_path: Path,
@@ -175,9 +190,10 @@ def _report(verdicts: list[Verdict], as_json: bool) -> None:
 
 
 @click.command("host-view")
-@click.argument("store", type=_PATH)
+@click.argument("store")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @guarded
+@store_source
 def host_view_cmd(store: Path, as_json: bool) -> None:
     """Show exactly what the host can read in a store: no key is used, nothing else is there."""
     view = host_view(store)

@@ -24,10 +24,9 @@ __all__ = ["run"]
 )
 @click.option(
     "--store",
-    type=click.Path(path_type=Path),
-    default=Path("sealog-store"),
+    default="sealog-store",
     show_default=True,
-    help="The store folder (created if needed).",
+    help="The store folder (created if needed), or nats://HOST:PORT[/STREAM] to publish directly.",
 )
 @click.option(
     "--attest",
@@ -53,7 +52,7 @@ __all__ = ["run"]
 def run(
     owner: Path,
     profile_ref: str,
-    store: Path,
+    store: str,
     attest: str,
     keep_id: str,
     control_policy: Path | None,

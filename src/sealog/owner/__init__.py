@@ -2,6 +2,16 @@
 
 from sealog._display import printable
 from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
+from sealog.owner._fleet import (
+    StreamSelection,
+    StreamSession,
+    list_stream,
+    merge_records,
+    open_source,
+    parse_when,
+    pull,
+    read_merged,
+)
 from sealog.owner._reader import INTACT, SessionReader, Verdict
 from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
 from sealog.owner._store_ops import (
@@ -25,12 +35,20 @@ __all__ = [
     "ProfileSpan",
     "Record",
     "SessionReader",
+    "StreamSelection",
+    "StreamSession",
     "Verdict",
     "diff_sessions",
+    "list_stream",
     "load_session",
+    "merge_records",
+    "open_source",
+    "parse_when",
     "print_record",
     "print_verdict",
     "printable",
+    "pull",
+    "read_merged",
     "read_store",
     "readers",
     "record_json",

@@ -1,0 +1,160 @@
+"""``sealog relay``, ``pull`` and ``sessions``: the fleet's commands (NATS JetStream)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from sealog.cli._common import guarded
+from sealog.cli._source import selection_from, selection_options, store_source
+from sealog.errors import FormatError
+from sealog.host import NatsTarget, is_nats, limits_from_options, run_relay
+from sealog.owner import (
+    OwnerPrivateKey,
+    SessionReader,
+    StreamSelection,
+    pull,
+    read_merged,
+    verify_store,
+)
+
+__all__ = ["print_merged", "pull_cmd", "relay", "sessions"]
+
+_PATH = click.Path(path_type=Path)
+
+
+@click.command()
+@click.argument("store", type=_PATH)
+@click.option("--to", "to", required=True, help="nats://HOST:PORT[,HOST:PORT...][/STREAM]")
+@click.option("--max-age", help="Stream retention by age when created: 30d (default), 0 = none.")
+@click.option("--max-bytes", help="Stream size limit when created: 10GiB; -1 (default) = none.")
+@click.option("--replicas", type=click.IntRange(1, 5), help="Copies in a cluster (default 1).")
+@click.option("--window", type=click.IntRange(1, 4000), default=256, show_default=True,
+              help="Messages published but not yet acknowledged, at most.")
+@click.option("--once", is_flag=True, help="Ship what the store holds now, then exit.")
+@guarded
+def relay(
+    store: Path,
+    to: str,
+    max_age: str | None,
+    max_bytes: str | None,
+    replicas: int | None,
+    window: int,
+    once: bool,
+) -> None:
+    """Ship a store folder's sealed sessions to NATS JetStream (host side).
+
+    Tails every session (header, frames, host events) and publishes each entry once; resumes
+    from what the stream holds. Progress goes to stderr as JSON lines. SIGINT/SIGTERM end it
+    after the published messages are acknowledged.
+    """
+    target = NatsTarget.parse(to)
+    limits = limits_from_options(max_age, max_bytes, replicas)
+    run_relay(store, target, limits, once=once, window=window)
+
+
+@click.command("pull")
+@click.argument("source")
+@click.argument("dest", type=_PATH)
+@click.option("--session", help="Only this session (an id or a unique prefix).")
+@selection_options
+@guarded
+def pull_cmd(
+    source: str,
+    dest: Path,
+    session: str | None,
+    keep: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Copy sessions from a nats:// SOURCE into the store folder DEST (read and verify it there).
+
+    Each session pulled replaces DEST's copy of it.
+    """
+    if not is_nats(source):
+        raise FormatError(f"{source!r}: pull reads a nats:// source")
+    pulled = pull(source, dest, selection_from(keep, session, since, until))
+    click.echo(f"pulled {len(pulled)} session(s) into {dest}")
+
+
+@click.command()
+@click.argument("store")
+@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
+@click.option("--session", help="Only this session (an id or a unique prefix).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
+@guarded
+@store_source
+def sessions(store: Path, key_path: Path, session: str | None, as_json: bool) -> None:
+    """List the Keeps and sessions of a store or nats:// source, one line each, with verdicts.
+
+    Exit 0 when every session is intact and closed, 1 otherwise (as verify).
+    """
+    key = OwnerPrivateKey.load(key_path)
+    verdicts = verify_store(store, key, session)
+    verdicts.sort(
+        key=lambda v: (
+            v.header.keep_id if v.header else "",
+            v.header.created if v.header else 0,
+            v.session,
+        )
+    )
+    console = Console(highlight=False, soft_wrap=True)
+    for v in verdicts:
+        if as_json:
+            sys.stdout.write(json.dumps(v.to_json(), sort_keys=True) + "\n")
+            continue
+        keep = v.header.keep_id if v.header else "?"
+        created = _when(v.header.created) if v.header else "?"
+        style = "green" if v.ok else ("yellow" if v.status == "truncated" else "bold red")
+        line = Text(f"{keep:<16} {v.session}  {created}  ")
+        line.append(f"{v.status.upper():<16}", style=style)
+        line.append(f" {v.frames} frames, {v.records} records")
+        console.print(line)
+    sys.exit(0 if all(v.ok for v in verdicts) else 1)
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_merged(
+    store: Path,
+    key: OwnerPrivateKey,
+    session: str | None,
+    min_level: int,
+    as_json: bool,
+    selection: StreamSelection | None = None,
+) -> list[SessionReader]:
+    """Print every session's records merged by time, with keep and session columns; returns
+    the readers (their verdicts say how far each session authenticated)."""
+    since = selection.since if selection else None
+    until = selection.until if selection else None
+    chosen, merged = read_merged(
+        store, key, session, min_level=min_level, since=since, until=until
+    )
+    console = Console(highlight=False, soft_wrap=True)
+    for reader, record in merged:
+        keep = reader.header.keep_id if reader.header else "?"
+        if as_json:
+            obj = {"keep": keep, "session": reader.session, **record.to_json()}
+            obj["profile"] = reader.profile or ""
+            sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+            continue
+        when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+        line = Text(f"{when} ", style="dim")
+        line.append(f"{keep:<12} ", style="blue")
+        line.append(f"{reader.session[:8]} ", style="dim")
+        line.append(f"{record.level_name:<8} ")
+        line.append(f"{record.source}:{record.logger} ", style="cyan")
+        line.append(record.message)
+        if record.fields:
+            line.append(" " + json.dumps(dict(record.fields), default=str), style="dim")
+        console.print(line)
+    sys.stdout.flush()
+    return chosen
