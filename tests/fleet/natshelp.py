@@ -18,6 +18,18 @@ NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent))
 )
 
 
+def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
+    """Poll ``condition()`` until it is truthy (an outside process is working); fail at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
@@ -109,3 +121,20 @@ def nats_servers(tmp: Path, count: int = 1) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def js_call(source: str, func):  # type: ignore[no-untyped-def]
+    """Run ``await func(js)`` against the JetStream of ``source`` (the tests' own API client)."""
+    import asyncio
+
+    import nats
+
+    async def main():  # type: ignore[no-untyped-def]
+        servers = ["nats://" + s for s in source[len("nats://") :].split("/")[0].split(",")]
+        nc = await nats.connect(servers=servers, connect_timeout=2)
+        try:
+            return await func(nc.jetstream())
+        finally:
+            await nc.close()
+
+    return asyncio.run(main())

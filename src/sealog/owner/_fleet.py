@@ -120,7 +120,12 @@ class StreamSession:
 
 
 async def _catalog(js: Any, target: NatsTarget, selection: StreamSelection) -> list[StreamSession]:
-    info = await js.stream_info(target.stream, subjects_filter=f"{target.prefix}.>")
+    from nats.js import errors as js_errors  # noqa: PLC0415
+
+    try:
+        info = await js.stream_info(target.stream, subjects_filter=f"{target.prefix}.>")
+    except js_errors.NotFoundError as exc:
+        raise FormatError(f"{target}: no stream {target.stream} on the server") from exc
     counts: dict[tuple[str, str], int] = {}
     for subject, count in sorted((info.state.subjects or {}).items()):
         parts = target.split(subject)
@@ -250,12 +255,7 @@ async def _copy(
     files = _Files(store)
     try:
         js = nc.jetstream(timeout=5)
-        try:
-            chosen = await _catalog(js, target, selection)
-        except Exception as exc:
-            if isinstance(exc, FormatError):
-                raise
-            raise FormatError(f"{target}: no such stream, or it cannot be read") from exc
+        chosen = await _catalog(js, target, selection)
         if not chosen:
             raise FormatError(f"{target}: no sessions match")
         wanted = {c.session for c in chosen}

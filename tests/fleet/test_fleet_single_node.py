@@ -1,0 +1,210 @@
+"""Keeps on several hosts ship sealed sessions through one JetStream server; the owner lists,
+reads merged and verifies them from ``nats://`` as from a folder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from clihelp import SEALOG, fast_profile
+from natshelp import Cluster, js_call, wait_for
+
+from sealog.errors import FormatError
+from sealog.host import NatsTarget, Store, relay_store
+from sealog.owner import list_stream
+from streams import SessionMaker
+
+_LOG_AND_WAIT = """
+import logging, os, sys, time
+logging.basicConfig(level=logging.INFO)
+for i in range(5):
+    logging.warning("%s line %d", sys.argv[1], i)
+"""
+
+
+def test_three_keeps_with_a_relay_each_are_listed_read_merged_and_intact(
+    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+) -> None:
+    key, pub = owner_files
+    source = nats.source()
+    profile = fast_profile(tmp_path, "testing")
+    keeps = ["alpha", "beta", "gamma"]
+    relays, runs = [], []
+    for keep in keeps:
+        Store.create(tmp_path / keep)
+        relays.append(
+            subprocess.Popen(
+                [*SEALOG, "relay", str(tmp_path / keep), "--to", source],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for keep in keeps:
+        runs.append(
+            subprocess.Popen(
+                [*SEALOG, "run", "--owner", str(pub), "--profile", str(profile),
+                 "--store", str(tmp_path / keep), "--keep-id", keep, "--",
+                 sys.executable, "-c", _LOG_AND_WAIT, keep],
+                stderr=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    try:
+        assert [r.wait(timeout=30) for r in runs] == [0, 0, 0]
+    finally:
+        for relay in relays:
+            relay.send_signal(signal.SIGTERM)  # a relay stops after one last pass and its acks
+    for relay in relays:
+        _, err = relay.communicate(timeout=15)
+        assert relay.returncode == 0, err
+        events = [json.loads(line)["event"] for line in err.splitlines()]
+        assert events[0] == "relay.started"
+        assert "relay.session" in events
+        assert events[-1] == "relay.stopped"
+
+    code, out, err = cli("sessions", source, "--key", key, "--json")
+    assert code == 0, err
+    listed = [json.loads(line) for line in out.splitlines()]
+    assert sorted(v["keep"] for v in listed) == keeps
+    assert {v["status"] for v in listed} == {"intact"}
+
+    code, out, err = cli("read", source, "--key", key, "--json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)  # merged by time
+    said = [r["message"] for r in rows if r["logger"] == "root"]
+    for keep in keeps:
+        assert [m for m in said if m.startswith(keep)] == [f"{keep} line {i}" for i in range(5)]
+    assert all(r["keep"] in keeps and len(r["session"]) == 32 for r in rows)
+
+    code, out, err = cli("verify", source, "--key", key)
+    assert code == 0, err
+    assert out.count("INTACT") == 3
+
+    code, out, _ = cli("verify", source, "--key", key, "--keep", "beta", "--json")
+    assert code == 0
+    assert [json.loads(line)["keep"] for line in out.splitlines()] == ["beta"]
+
+
+def test_relay_started_again_publishes_nothing_twice(
+    nats: Cluster, make_session: SessionMaker
+) -> None:
+    """The relay resumes from what the stream holds, not from a cursor of its own."""
+    store, sid = make_session(records=60, close=False)
+    target = NatsTarget.parse(nats.source())
+    first = asyncio.run(relay_store(store, target, once=True, emit=lambda *a, **k: None))
+    again = asyncio.run(relay_store(store, target, once=True, emit=lambda *a, **k: None))
+    assert first.messages >= 10
+    assert (again.messages, again.duplicates) == (0, 0)
+    (found,) = list_stream(nats.source())
+    assert (found.session, found.messages) == (sid, first.messages)
+
+
+def test_owner_pulls_a_stream_into_a_folder_that_verifies_the_same(
+    nats: Cluster, make_session: SessionMaker, tmp_path: Path, cli
+) -> None:
+    store, sid = make_session(records=30)
+    make_session(records=10, store=store)
+    asyncio.run(relay_store(store, NatsTarget.parse(nats.source()), once=True))
+    code, out, err = cli("pull", nats.source(), tmp_path / "pulled")
+    assert code == 0, err
+    assert "pulled 2 session(s)" in out
+    pulled = Store.open(tmp_path / "pulled")
+    assert sorted(pulled.sessions()) == sorted(Store.open(store).sessions())
+    assert pulled.seal_path(sid).read_bytes() == Store.open(store).seal_path(sid).read_bytes()
+
+
+def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_records(
+    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+) -> None:
+    key, pub = owner_files
+    source = nats.source()
+    go = tmp_path / "go"
+    workload = (
+        "import logging, os, time\n"
+        "logging.warning('before the reader')\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "logging.warning('after the reader')\n"
+    )
+    profile = fast_profile(tmp_path, "testing")
+    run = subprocess.Popen(
+        [*SEALOG, "run", "--owner", str(pub), "--profile", str(profile), "--store", source,
+         "--keep-id", "direct", "--", sys.executable, "-c", workload],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: _sessions(source), timeout=20)
+        follow = subprocess.Popen(
+            [*SEALOG, "read", source, "--key", str(key), "--follow", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        first = json.loads(follow.stdout.readline())  # type: ignore[union-attr]
+        assert first["session"]
+        go.touch()
+        assert run.wait(timeout=30) == 0
+        out, err = follow.communicate(timeout=30)
+    finally:
+        go.touch()
+        run.kill()
+    assert follow.returncode == 0, err
+    said = [json.loads(line)["message"] for line in out.splitlines()]
+    assert "after the reader" in said
+    code, out, err = cli("verify", source, "--key", key, "--keep", "direct")
+    assert code == 0, err
+
+
+def _sessions(source: str) -> list[object]:
+    try:
+        return list(list_stream(source))
+    except FormatError:
+        return []  # the stream is not created yet
+
+
+def test_unreachable_server_is_one_line_and_exit_2(tmp_path: Path, cli) -> None:
+    from natshelp import free_port
+
+    Store.create(tmp_path / "store")
+    source = f"nats://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    code, out, err = cli("relay", tmp_path / "store", "--to", source, "--once")
+    assert code == 2
+    assert err.count("\n") == 1 and "cannot reach a NATS server" in err
+    assert time.monotonic() - started < 30
+    code, _, err = cli("pull", "nats://no host/x", tmp_path / "pulled")
+    assert (code, err.count("\n")) == (2, 1)
+
+
+def test_existing_stream_that_would_drop_frames_is_refused(
+    nats: Cluster, tmp_path: Path, cli
+) -> None:
+    from nats.js import api
+
+    async def create(js):  # type: ignore[no-untyped-def]
+        await js.add_stream(
+            api.StreamConfig(name="SEALOG", subjects=["sealog.SEALOG.>"], max_msgs_per_subject=5)
+        )
+
+    js_call(nats.source(), create)
+    Store.create(tmp_path / "store")
+    code, _, err = cli("relay", tmp_path / "store", "--to", nats.source(), "--once")
+    assert code == 2
+    assert "max_msgs_per_subject 5 would drop frames" in err
+
+
+def test_retention_asked_differently_from_the_stream_is_refused(
+    nats: Cluster, tmp_path: Path, cli
+) -> None:
+    Store.create(tmp_path / "store")
+    code, _, err = cli("relay", tmp_path / "store", "--to", nats.source(), "--once",
+                       "--max-age", "7d", "--replicas", "1")  # fmt: skip
+    assert code == 0, err
+    code, _, err = cli("relay", tmp_path / "store", "--to", nats.source(), "--once",
+                       "--max-age", "1d")  # fmt: skip
+    assert code == 2
+    assert "max_age is 604800, asked 86400" in err
