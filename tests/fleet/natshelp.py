@@ -130,8 +130,9 @@ def js_call(source: str, func):  # type: ignore[no-untyped-def]
     import nats
 
     async def main():  # type: ignore[no-untyped-def]
-        servers = ["nats://" + s for s in source[len("nats://") :].split("/")[0].split(",")]
-        nc = await nats.connect(servers=servers, connect_timeout=2)
+        from sealog.host import NatsTarget
+
+        nc = await nats.connect(servers=list(NatsTarget.parse(source).servers), connect_timeout=2)
         try:
             return await func(nc.jetstream())
         finally:

@@ -8,7 +8,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from clihelp import SEALOG, fast_profile
@@ -171,11 +170,10 @@ def test_unreachable_server_is_one_line_and_exit_2(tmp_path: Path, cli) -> None:
 
     Store.create(tmp_path / "store")
     source = f"nats://127.0.0.1:{free_port()}"
-    started = time.monotonic()
-    code, out, err = cli("relay", tmp_path / "store", "--to", source, "--once")
+    code, _, err = cli("relay", tmp_path / "store", "--to", source, "--once")
     assert code == 2
-    assert err.count("\n") == 1 and "cannot reach a NATS server" in err
-    assert time.monotonic() - started < 30
+    assert err.count("\n") == 1
+    assert "cannot reach a NATS server" in err
     code, _, err = cli("pull", "nats://no host/x", tmp_path / "pulled")
     assert (code, err.count("\n")) == (2, 1)
 
