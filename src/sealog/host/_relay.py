@@ -67,7 +67,7 @@ async def _last_n(js: Any, target: NatsTarget, subject: str, kind: str) -> int:
     from nats.js import errors as js_errors  # noqa: PLC0415
 
     try:
-        msg = await js.get_last_msg(target.stream, subject, direct=True)
+        msg = await js.get_last_msg(target.stream, subject)
     except js_errors.NotFoundError:
         return 0
     parsed = parse_msg_id((msg.headers or {}).get("Nats-Msg-Id"))
@@ -336,7 +336,13 @@ def run_relay(
             loop.add_signal_handler(sig, stop.set)
         return await relay_store(store_path, target, limits, once=once, window=window, stop=stop)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "nats":
+            raise
+        # A server that answers with an error the relay cannot work around: one line, exit 2.
+        raise FormatError(f"{target}: {type(exc).__name__}: {exc}") from exc
 
 
 class NatsSink:
