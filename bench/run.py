@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import fleet
 import trace_cost
 
 HERE = Path(__file__).resolve().parent
@@ -178,6 +179,8 @@ def main() -> None:
         res["run"] = end_to_end(Path(d))
     say("system-call trace")
     res["trace"] = trace_cost.measure()
+    say("fleet: relay throughput and read --follow latency through NATS JetStream")
+    res["fleet"] = fleet.measure()
     say("done")
     args.out.write_text(render(res, machine(), time.perf_counter() - started))
     (args.out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
@@ -360,6 +363,8 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         f"{res['lines']['mix_added_us']:.2f} us | {ok(res['lines']['mix_added_us'], 2.0)} |",
         "",
     ]
+    if "fleet" in res:
+        lines += fleet.render(res["fleet"])
     return "\n".join(lines)
 
 

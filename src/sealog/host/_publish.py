@@ -70,7 +70,15 @@ class Window:
 
     async def put(self, item: Outbound) -> None:
         """Publish ``item``; waits while the window is full."""
-        while len(self._pending) >= self._limit:
+        pending = self._pending
+        # Acknowledgements arrive in order of publishing: take every one that is in, cheaply.
+        while pending:
+            head = pending[0][1]
+            if not head.done() or head.cancelled() or head.exception() is not None:
+                break
+            done, _ = pending.popleft()
+            self._count(done, head.result())
+        while len(pending) >= self._limit:
             await self._settle_oldest()
         try:
             future = await self._js.publish_async(
@@ -91,7 +99,9 @@ class Window:
     async def _settle_oldest(self) -> None:
         item, future = self._pending[0]
         try:
-            ack = await asyncio.wait_for(future, self._ack_timeout)
+            ack = future.result() if future.done() else (
+                await asyncio.wait_for(future, self._ack_timeout)
+            )
         except Exception:  # timeout, no responders, server error: all mean "not known stored"
             await self._republish_window()
             return

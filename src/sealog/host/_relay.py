@@ -142,6 +142,7 @@ class _Tail:
             start = len(MAGIC)
             self.offset = start
         sent = 0
+        frames = target.subject(self.keep or "", self.session, "frame")
         for item in iter_entries(data, start):
             if isinstance(item, Damaged):
                 if not item.torn:
@@ -150,6 +151,7 @@ class _Tail:
             end = base + item.offset + 8 + len(item.payload)
             if self.keep is None:
                 keep = self.keep = _keep_of(item.payload)
+                frames = target.subject(keep, self.session, "frame")
                 if not await self._resume(js, target, emit):
                     sent += 1
                     await window.put(
@@ -163,11 +165,7 @@ class _Tail:
                 if self.index >= self.skip:
                     sent += 1
                     await window.put(
-                        Outbound(
-                            target.subject(self.keep, self.session, "frame"),
-                            item.payload,
-                            msg_id(self.session, "frame", self.index),
-                        )
+                        Outbound(frames, item.payload, f"{self.session}:f:{self.index}")
                     )
                 self.index += 1
             self.offset = end
