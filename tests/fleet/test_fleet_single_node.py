@@ -206,3 +206,35 @@ def test_retention_asked_differently_from_the_stream_is_refused(
                        "--max-age", "1d")  # fmt: skip
     assert code == 2
     assert "max_age is 604800, asked 86400" in err
+
+
+def test_owner_views_diffs_and_selects_from_nats_as_from_the_folder(
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli
+) -> None:
+    key = owner_files[0]
+    store, a = make_session(records=30)
+    _, b = make_session(records=12, store=store)
+    source = nats.source()
+    asyncio.run(relay_store(store, NatsTarget.parse(source), once=True, emit=lambda *x, **y: None))
+
+    code, out, err = cli("host-view", source, "--json")
+    assert code == 0, err
+    on_nats = [{k: s[k] for k in ("session", "header", "frame_sizes")} for s in json.loads(out)]
+    code, out, _ = cli("host-view", store, "--json")
+    on_folder = [{k: s[k] for k in ("session", "header", "frame_sizes")} for s in json.loads(out)]
+    assert sorted(on_nats, key=str) == sorted(on_folder, key=str)
+
+    folder_diff = cli("diff", f"{store}:{a}", f"{store}:{b}", "--key", key)
+    nats_diff = cli("diff", f"{source}:{a}", f"{source}:{b[:8]}", "--key", key)
+    assert nats_diff[0] == folder_diff[0] == 1, nats_diff[2]  # the sessions differ
+    assert len(nats_diff[1].splitlines()) == len(folder_diff[1].splitlines())
+
+    code, out, _ = cli("sessions", source, "--key", key, "--since", "1h", "--json")
+    assert (code, len(out.splitlines())) == (0, 2)
+    code, _, err = cli("sessions", source, "--key", key, "--since", "2099-01-01T00:00:00Z")
+    assert (code, err.strip()) == (2, f"sealog: error: {source}: no sessions match")
+    code, _, err = cli("verify", store, "--key", key, "--keep", "keep")
+    assert (code, err.count("\n")) == (2, 1)
+    assert "nats://" in err
+    code, out, _ = cli("sessions", store, "--key", key)
+    assert (code, out.count("INTACT")) == (0, 2)

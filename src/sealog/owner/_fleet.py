@@ -263,7 +263,9 @@ async def _copy(
         caught_up = False
         while True:
             try:
-                msg = await sub.next_msg(timeout=0.5)
+                # Following, wake up often to see whether to stop; else be patient with a
+                # cluster that is electing a leader.
+                msg = await sub.next_msg(timeout=0.5 if stop is not None else 5.0)
             except TimeoutError:
                 if stop is not None and stop.is_set():
                     break
