@@ -370,6 +370,8 @@ class NatsSink:
         self._emit = emit or (lambda *_a, **_k: None)
         self._keeps: dict[str, str] = {}
         self._events: dict[str, int] = {}
+        # Events come from several threads: ids are handed out, and published, in one order.
+        self._event_lock = threading.Lock()
         try:
             self._nc, self._window = self._call(self._open(limits or StreamLimits(), window))
         except BaseException:
@@ -409,11 +411,11 @@ class NatsSink:
         line = getattr(event, "line", None)
         if not isinstance(line, str):
             line = json.dumps(event, sort_keys=True, separators=(",", ":"))
-        n = self._events.get(session, 0)
-        self._events[session] = n + 1
-        self._put(
-            self._target.subject(keep, session, "event"), line.encode(), msg_id(session, "event", n)
-        )
+        subject = self._target.subject(keep, session, "event")
+        with self._event_lock:
+            n = self._events.get(session, 0)
+            self._events[session] = n + 1
+            self._put(subject, line.encode(), msg_id(session, "event", n))
 
     # The names a store folder gives the same things (sealog.run_keep uses either).
     def new_session(self, header: Header) -> _SessionSink:
