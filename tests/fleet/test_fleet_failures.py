@@ -1,5 +1,5 @@
-"""A three-node JetStream cluster keeps a 3-replica stream while a server node and the relay
-itself die and come back during a steady session: the owner reads every record exactly once."""
+"""Servers and relays die and come back during a steady session: a three-node cluster with a
+3-replica stream loses its leader, a single server restarts; the owner reads every record once."""
 
 from __future__ import annotations
 
@@ -105,3 +105,44 @@ def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
     code, out, err = cli("verify", source, "--key", key)
     assert code == 0, out + err
     assert "INTACT" in out
+
+
+def test_server_restarted_under_a_running_relay_loses_and_repeats_nothing(
+    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+) -> None:
+    """A single server goes away and comes back: the relay waits, reconnects and catches up."""
+    key, pub = owner_files
+    source = nats.source()
+    store = Store.create(tmp_path / "store").root
+    stop = tmp_path / "stop"
+    log = tmp_path / "relay.log"
+    with open(log, "ab") as err:
+        relay = subprocess.Popen([*SEALOG, "relay", str(store), "--to", source], stderr=err)
+    run = subprocess.Popen(
+        [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
+         "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,
+         str(stop)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    (server,) = nats.nodes
+    try:
+        count = wait_for(lambda: _stream_state(source)[0] >= 5 and _stream_state(source)[0], 20)
+        server.kill()
+        size = sum(p.stat().st_size for p in store.glob("*.seal"))
+        wait_for(lambda: sum(p.stat().st_size for p in store.glob("*.seal")) > size + 2000, 20)
+        server.start()
+        wait_for(lambda: _stream_state(source)[0] >= count + 10, timeout=20)
+    finally:
+        stop.touch()
+        assert run.wait(timeout=30) == 0
+        relay.send_signal(signal.SIGTERM)
+        relay.wait(timeout=30)
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert "relay.disconnected" in events
+    assert "relay.reconnected" in events
+
+    code, out, err = cli("read", source, "--key", key, "--json")
+    assert code == 0, err
+    ticks = [m for m in (json.loads(line)["message"] for line in out.splitlines()) if "tick" in m]
+    last = int(ticks[-1].split()[-1])
+    assert ticks == [f"tick {i}" for i in range(last + 1)] + [f"last tick {last}"]
