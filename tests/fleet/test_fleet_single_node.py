@@ -165,7 +165,9 @@ def _sessions(source: str) -> list[object]:
         return []  # the stream is not created yet
 
 
-def test_unreachable_server_is_one_line_and_exit_2(tmp_path: Path, cli) -> None:
+def test_unreachable_server_is_one_line_and_exit_2(
+    tmp_path: Path, cli, owner_files: tuple[Path, Path]
+) -> None:
     from natshelp import free_port
 
     Store.create(tmp_path / "store")
@@ -173,6 +175,11 @@ def test_unreachable_server_is_one_line_and_exit_2(tmp_path: Path, cli) -> None:
     code, _, err = cli("relay", tmp_path / "store", "--to", source, "--once")
     assert code == 2
     assert err.count("\n") == 1
+    assert "cannot reach a NATS server" in err
+    code, _, err = cli("relay", tmp_path / "store", "--to", source)  # a daemon: same at start
+    assert (code, err.count("\n")) == (2, 1)
+    code, _, err = cli("run", "--owner", owner_files[1], "--store", source, "--", "true")
+    assert (code, err.count("\n")) == (2, 1)
     assert "cannot reach a NATS server" in err
     code, _, err = cli("pull", "nats://no host/x", tmp_path / "pulled")
     assert (code, err.count("\n")) == (2, 1)

@@ -181,8 +181,9 @@ async def connect(
 
     Args:
         target: where to connect.
-        forever: keep reconnecting after a loss, however long it lasts (the relay); otherwise
-            give up after a few seconds (the owner's commands).
+        forever: once connected, keep reconnecting after a loss, however long it lasts (the
+            relay); otherwise give up after a few tries (the owner's commands). The first
+            connection gives up after a few tries either way.
         name: the client name the server shows.
         on_disconnect: called when the connection is lost.
         on_reconnect: called when it is back.
@@ -203,12 +204,14 @@ async def connect(
         callbacks["reconnected_cb"] = on_reconnect
 
     try:
-        return await nats.connect(
+        nc = await nats.connect(
             servers=list(target.servers),
             name=name,
             connect_timeout=2,
             reconnect_time_wait=0.25,
-            max_reconnect_attempts=-1 if forever else 8,
+            # The first connection gives up after a few tries either way: a server that never
+            # answered is bad input, said in one line, not a silent wait.
+            max_reconnect_attempts=8,
             allow_reconnect=True,
             error_cb=quiet,
             # Frames wait here while a reconnect is under way; the window bounds how many.
@@ -217,6 +220,9 @@ async def connect(
         )
     except Exception as exc:  # the client raises several unrelated types for "no server"
         raise FormatError(f"{target}: cannot reach a NATS server ({type(exc).__name__})") from exc
+    if forever:
+        nc.options["max_reconnect_attempts"] = -1  # once connected, a loss is waited out
+    return nc
 
 
 def _stream_config(target: NatsTarget, limits: StreamLimits) -> Any:
