@@ -211,7 +211,7 @@ async def connect(
             reconnect_time_wait=0.25,
             # The first connection gives up after a few tries either way: a server that never
             # answered is bad input, said in one line, not a silent wait.
-            max_reconnect_attempts=8,
+            max_reconnect_attempts=3,
             allow_reconnect=True,
             error_cb=quiet,
             # Frames wait here while a reconnect is under way; the window bounds how many.
