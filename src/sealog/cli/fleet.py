@@ -156,5 +156,7 @@ def print_merged(
         if record.fields:
             line.append(" " + json.dumps(dict(record.fields), default=str), style="dim")
         console.print(line)
+        if record.exception is not None:
+            console.print(Text(record.exception.render(), style="red"))
     sys.stdout.flush()
     return chosen
