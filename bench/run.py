@@ -21,8 +21,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import fleet
 import trace_cost
+
+import fleet
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
