@@ -94,11 +94,6 @@ class StreamSelection:
     since: float | None = None
     until: float | None = None
 
-    @property
-    def narrowed(self) -> bool:
-        """Whether anything beyond the whole stream is asked for."""
-        return any(v is not None for v in (self.keep, self.session, self.since, self.until))
-
 
 @dataclass(frozen=True)
 class StreamSession:
