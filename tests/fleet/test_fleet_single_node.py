@@ -245,3 +245,26 @@ def test_owner_views_diffs_and_selects_from_nats_as_from_the_folder(
     assert "nats://" in err
     code, out, _ = cli("sessions", store, "--key", key)
     assert (code, out.count("INTACT")) == (0, 2)
+
+
+def test_service_opening_a_session_on_nats_is_read_back_intact(
+    nats: Cluster, owner_files: tuple[Path, Path], cli
+) -> None:
+    """``open_session(store="nats://...")``: a service in its own process publishes directly."""
+    import logging
+
+    import sealog
+
+    key, pub = owner_files
+    log = logging.getLogger("fleet.service")
+    with sealog.open_session(
+        pub, store=nats.source(), profile="testing", keep_id="svc", logger=log, host_stream=None
+    ) as session:
+        for i in range(20):
+            log.warning("served %d", i)
+    code, out, err = cli("read", nats.source(), "--key", key, "--json", "--keep", "svc")
+    assert code == 0, err
+    said = [json.loads(line)["message"] for line in out.splitlines()]
+    assert [m for m in said if m.startswith("served")] == [f"served {i}" for i in range(20)]
+    code, out, _ = cli("verify", nats.source(), "--key", key, "--session", session.session_id)
+    assert (code, "INTACT" in out) == (0, True)

@@ -372,6 +372,7 @@ class NatsSink:
         self._events: dict[str, int] = {}
         # Events come from several threads: ids are handed out, and published, in one order.
         self._event_lock = threading.Lock()
+        self._closed = False
         try:
             self._nc, self._window = self._call(self._open(limits or StreamLimits(), window))
         except BaseException:
@@ -392,6 +393,8 @@ class NatsSink:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def _put(self, subject: str, payload: bytes, mid: str) -> None:
+        if self._closed:
+            return
         self._call(self._window.put(Outbound(subject, payload, mid)))
 
     def session(self, header: Header) -> _SessionSink:
@@ -416,6 +419,10 @@ class NatsSink:
             n = self._events.get(session, 0)
             self._events[session] = n + 1
             self._put(subject, line.encode(), msg_id(session, "event", n))
+        if event.get("event") == "keep.closed":
+            # A session opened in-process ends with this event (a store folder releases its
+            # file then): with nothing left to send, the connection goes too.
+            self.close()
 
     # The names a store folder gives the same things (sealog.run_keep uses either).
     def new_session(self, header: Header) -> _SessionSink:
@@ -428,12 +435,15 @@ class NatsSink:
 
     def drain(self) -> None:
         """Wait until every message published so far is acknowledged."""
+        if self._closed:
+            return
         self._call(self._window.drain())
 
     def close(self) -> None:
-        """Wait for every acknowledgement, then disconnect."""
-        if not self._thread.is_alive():
+        """Wait for every acknowledgement, then disconnect (later messages are dropped)."""
+        if self._closed:
             return
+        self._closed = True
         try:
             self._call(self._window.drain())
             self._call(self._nc.close())
@@ -462,7 +472,6 @@ class _SessionSink:
     def close(self) -> None:
         """Wait until the stream has acknowledged every frame of the session."""
         self._owner.drain()
-
 
 
 def open_store(store: str | Path) -> Store | NatsSink:
