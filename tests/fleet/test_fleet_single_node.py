@@ -268,3 +268,23 @@ def test_service_opening_a_session_on_nats_is_read_back_intact(
     assert [m for m in said if m.startswith("served")] == [f"served {i}" for i in range(20)]
     code, out, _ = cli("verify", nats.source(), "--key", key, "--session", session.session_id)
     assert (code, "INTACT" in out) == (0, True)
+
+
+def test_listing_and_merged_read_print_hostile_keep_ids_and_records_escaped(
+    tmp_path: Path, cli
+) -> None:
+    """A host that names its Keep with a newline and escapes cannot forge a line of the listing
+    or of the merged read (the columns print text from the store)."""
+    from test_display_spoofing import _fabricated_session
+
+    store = _fabricated_session(tmp_path)
+    code, out, _ = cli("sessions", store, "--key", tmp_path / "owner.key")
+    assert code == 0
+    assert len(out.splitlines()) == 1
+    assert "\x1b" not in out
+    assert "keep\\nffff" in out
+    code, out, _ = cli("read", store, "--key", tmp_path / "owner.key", "--merge")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "session closed\\n\\x1b[2J" in out
+    assert len(out.splitlines()) == 1

@@ -16,9 +16,11 @@ from sealog.cli._source import selection_from, selection_options, store_source
 from sealog.errors import FormatError
 from sealog.host import NatsTarget, is_nats, limits_from_options, run_relay
 from sealog.owner import (
+    LEVEL_STYLE,
     OwnerPrivateKey,
     SessionReader,
     StreamSelection,
+    printable,
     pull,
     read_merged,
     verify_store,
@@ -109,7 +111,7 @@ def sessions(store: Path, key_path: Path, session: str | None, as_json: bool) ->
         if as_json:
             sys.stdout.write(json.dumps(v.to_json(), sort_keys=True) + "\n")
             continue
-        keep = v.header.keep_id if v.header else "?"
+        keep = printable(v.header.keep_id) if v.header else "?"
         created = _when(v.header.created) if v.header else "?"
         style = "green" if v.ok else ("yellow" if v.status == "truncated" else "bold red")
         line = Text(f"{keep:<16} {v.session}  {created}  ")
@@ -147,16 +149,20 @@ def print_merged(
             sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
             continue
         when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+        # Everything from the store is untrusted text: one line each, no terminal controls.
         line = Text(f"{when} ", style="dim")
-        line.append(f"{keep:<12} ", style="blue")
+        line.append(f"{printable(keep):<12} ", style="blue")
         line.append(f"{reader.session[:8]} ", style="dim")
-        line.append(f"{record.level_name:<8} ")
-        line.append(f"{record.source}:{record.logger} ", style="cyan")
-        line.append(record.message)
+        line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
+        where = f"{record.source}:{record.logger}"
+        line.append(f"{printable(where)} ", style="cyan")
+        line.append(printable(str(record.message)))
         if record.fields:
-            line.append(" " + json.dumps(dict(record.fields), default=str), style="dim")
+            fields = json.dumps(dict(record.fields), ensure_ascii=False, default=str)
+            line.append(" " + printable(fields), style="dim")
         console.print(line)
         if record.exception is not None:
-            console.print(Text(record.exception.render(), style="red"))
+            rendered = printable(record.exception.render(), keep_newlines=True)
+            console.print(Text(rendered, style="red"))
     sys.stdout.flush()
     return chosen
