@@ -78,8 +78,11 @@ class Window:
                 break
             done, _ = pending.popleft()
             self._count(done, head.result())
-        while len(pending) >= self._limit:
-            await self._settle_oldest()
+        if len(pending) >= self._limit:
+            # Full: wait until half the window is acknowledged, so that the next puts go out
+            # without waiting one by one (acknowledgements come in bursts).
+            while len(pending) > self._limit // 2:
+                await self._settle_oldest()
         try:
             future = await self._js.publish_async(
                 item.subject, item.payload, headers={"Nats-Msg-Id": item.msg_id}
@@ -99,9 +102,11 @@ class Window:
     async def _settle_oldest(self) -> None:
         item, future = self._pending[0]
         try:
-            ack = future.result() if future.done() else (
-                await asyncio.wait_for(future, self._ack_timeout)
-            )
+            if future.done():
+                ack = future.result()
+            else:
+                async with asyncio.timeout(self._ack_timeout):
+                    ack = await future
         except Exception:  # timeout, no responders, server error: all mean "not known stored"
             await self._republish_window()
             return
