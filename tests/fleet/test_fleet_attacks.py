@@ -182,3 +182,21 @@ def test_publish_retried_after_the_duplicate_window_is_no_false_alarm(
     code, out, err = cli("verify", source, "--key", owner_files[0])
     assert code == 0, out + err
     assert "INTACT" in out
+
+
+def test_operator_adding_a_subject_no_relay_writes_is_refused_as_a_foreign_file(
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], tmp_path: Path, cli
+) -> None:
+    store, _ = make_session(records=10)
+    source = nats.source()
+    asyncio.run(relay_store(store, NatsTarget.parse(source), once=True, emit=lambda *x, **y: None))
+
+    async def plant(js: Any) -> None:
+        await js.publish("sealog.SEALOG.k.not-a-session.frame", b"x")
+
+    js_call(source, plant)
+    (store / "planted.txt").write_text("x")
+    folder = cli("verify", store, "--key", owner_files[0])
+    stream = cli("verify", source, "--key", owner_files[0])
+    assert folder[0] == stream[0] == 2
+    assert "foreign subject in stream: sealog.SEALOG.k.not-a-session.frame" in stream[2]
