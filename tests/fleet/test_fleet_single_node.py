@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -143,6 +144,9 @@ def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_
             stderr=subprocess.PIPE,
             text=True,
         )
+        # Bounded: a reader that never prints fails the test instead of hanging it.
+        ready, _, _ = select.select([follow.stdout], [], [], 30)
+        assert ready, "read --follow printed nothing"
         first = json.loads(follow.stdout.readline())  # type: ignore[union-attr]
         assert first["session"]
         go.touch()
