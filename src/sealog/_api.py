@@ -9,11 +9,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sealog.audit import ControlPolicy, control_policy_digest, load_control_policy
 from sealog.errors import FormatError
-from sealog.host import NatsSink, Store, open_store
+from sealog.host import Store, open_store
 from sealog.keep._handler import SealogHandler
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._runtime import ControlSetup, RunResult, run_workload
@@ -23,6 +23,9 @@ from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header, check_keep_id
 from sealog.seal._keys import OwnerPublicKey
 from sealog.seal._writer import Attester, start_profile_session
+
+if TYPE_CHECKING:
+    from sealog.host import NatsSink
 
 __all__ = ["RunResult", "Session", "open_session", "run_keep"]
 
@@ -152,7 +155,7 @@ class _Started:
     owner: OwnerPublicKey
     profile: Profile
     profile_ref: str
-    store: Store | NatsSink
+    store: Store | NatsSink  # a nats:// store publishes directly (docs/fleet.md)
     attester: Attester
     keep_id: str
     control_digest: bytes
@@ -250,8 +253,8 @@ def run_keep(
             control=control,
         )
     finally:
-        if isinstance(started.store, NatsSink):
-            started.store.close()  # every message acknowledged before the exit code
+        if not isinstance(started.store, Store):
+            started.store.close()  # nats://: every message acknowledged before the exit code
 
 
 def _control(

@@ -17,7 +17,6 @@ ids only route and de-duplicate; the sealed bytes say what they are.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -298,6 +297,8 @@ async def ensure_stream(
         FormatError: the stream exists with settings that do not fit, cannot be created, or
             JetStream stays unavailable.
     """
+    import asyncio  # noqa: PLC0415 - the module is imported by Keeps that never speak NATS
+
     from nats.js import errors as js_errors  # noqa: PLC0415
 
     deadline = time.monotonic() + patience

@@ -28,7 +28,6 @@ from sealog.host._nats import (
     StreamLimits,
     connect,
     ensure_stream,
-    is_nats,
     msg_id,
     parse_msg_id,
 )
@@ -37,7 +36,7 @@ from sealog.host._store import Store
 from sealog.seal._container import MAGIC, MAX_ENTRY, Damaged, iter_entries
 from sealog.seal._header import Header
 
-__all__ = ["NatsSink", "RelayStats", "open_store", "relay_store", "run_relay"]
+__all__ = ["NatsSink", "RelayStats", "relay_store", "run_relay"]
 
 #: Bytes read from a session file per step (a frame is at most 16 MiB; most are far smaller).
 _CHUNK = 4 * 1024 * 1024
@@ -473,16 +472,3 @@ class _SessionSink:
         """Wait until the stream has acknowledged every frame of the session."""
         self._owner.drain()
 
-
-def open_store(store: str | Path) -> Store | NatsSink:
-    """Where new sessions go: a store folder (created if needed), or, for a ``nats://`` source,
-    a :class:`NatsSink` publishing to it.
-
-    Raises:
-        FormatError: a folder that is not a store, a malformed address, no server, or a stream
-            whose settings do not fit.
-    """
-    text = str(store)
-    if is_nats(text):
-        return NatsSink(NatsTarget.parse(text))
-    return Store.create(Path(store))
