@@ -292,3 +292,28 @@ def test_listing_and_merged_read_print_hostile_keep_ids_and_records_escaped(
     assert "\x1b" not in out
     assert "session closed\\n\\x1b[2J" in out
     assert len(out.splitlines()) == 1
+
+
+def test_relay_stops_a_session_whose_file_is_damaged_and_ships_what_came_before(
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli
+) -> None:
+    from sealog.seal._container import MAGIC, Entry, iter_entries
+
+    store, sid = make_session(records=40)
+    path = store / f"{sid}.seal"
+    data = path.read_bytes()
+    fifth = [e for e in iter_entries(data) if isinstance(e, Entry)][5]
+    damaged = bytearray(data)
+    damaged[fifth.offset] ^= 0xFF  # the entry's length no longer matches its inverse
+    path.write_bytes(bytes(damaged))
+    assert damaged.startswith(MAGIC)
+    said: list[tuple[str, dict[str, object]]] = []
+    stats = asyncio.run(
+        relay_store(store, NatsTarget.parse(nats.source()), once=True,
+                    emit=lambda event, **fields: said.append((event, fields)))
+    )  # fmt: skip
+    assert stats.messages == 5  # the header and the four frames before the damage
+    assert ("relay.damaged", {"session": sid, "reason": "entry length damaged"}) in said
+    code, out, _ = cli("verify", nats.source(), "--key", owner_files[0])
+    assert code == 1
+    assert "TRUNCATED" in out

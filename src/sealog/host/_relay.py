@@ -110,10 +110,13 @@ class _Tail:
         except FileNotFoundError:
             return 0
         sent = 0
-        if size > self.offset:
-            sent += await self._pump_seal(js, target, window, emit)
-        if self.keep is not None:
-            sent += await self._pump_events(target, window)
+        try:
+            if size > self.offset:
+                sent += await self._pump_seal(js, target, window, emit)
+            if self.keep is not None:
+                sent += await self._pump_events(target, window)
+        except FileNotFoundError:
+            pass  # the host removed the session's files meanwhile: what was sent stays sent
         return sent
 
     def _read(self) -> bytes:
