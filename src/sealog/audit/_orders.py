@@ -31,11 +31,11 @@ from typing import Any, TypeVar
 
 from sealog._files import atomic_write, read_bytes
 from sealog._strict import canonical_json, strict_json
+from sealog.audit._inclusion import check_entry_proof, check_tree_head
 from sealog.audit._keys import SigningKey
 from sealog.audit._log import SignedTreeHead
-from sealog.audit._merkle import leaf_hash, verify_inclusion
 from sealog.audit._policy import ControlPolicy, format_duration
-from sealog.errors import FormatError, PolicyError, VerificationError
+from sealog.errors import FormatError, PolicyError
 
 __all__ = [
     "ALL_KEEPS",
@@ -568,15 +568,10 @@ def check_order(
     # Step 6: the order must name this Keep, or all Keeps.
     if order.keep not in (keep_id, ALL_KEEPS):
         raise PolicyError(f"change order is for Keep {order.keep!r}, this is Keep {keep_id!r}")
-    # Step 7: the tree head must come from the audit log the policy names.
+    # Step 7: the tree head must come from the policy's log, and be fresh; step 8: the order,
+    # with exactly these signatures, must be in that log (the checks shared with announcements).
     sth = inclusion.tree_head
-    try:
-        sth.verify(policy.audit_log_key)
-    except VerificationError as exc:
-        raise PolicyError(
-            f"audit log tree head is not signed by the policy's audit log key "
-            f"{policy.audit_log_key.key_id}"
-        ) from exc
+    check_tree_head(sth, policy.audit_log_key)
     if last_tree_head is not None and (
         sth.size < last_tree_head.size or sth.timestamp < last_tree_head.timestamp
     ):
@@ -591,20 +586,13 @@ def check_order(
                 f"audit log tree head is {age_ms // 1000}s old, older than the "
                 f"{format_duration(policy.max_tree_head_age)} the control policy allows"
             )
-    # Step 8: the order, with exactly these signatures, must be in that log.
-    try:
-        verify_inclusion(
-            leaf_hash(order.entry_bytes()),
-            inclusion.leaf_index,
-            sth.size,
-            inclusion.proof,
-            sth.root_hash,
-        )
-    except VerificationError as exc:
-        raise PolicyError(
-            f"change order is not proven included in the audit log (leaf {inclusion.leaf_index} "
-            f"of tree size {sth.size}): {exc}"
-        ) from exc
+    check_entry_proof(
+        order.entry_bytes(),
+        leaf_index=inclusion.leaf_index,
+        proof=inclusion.proof,
+        tree_head=sth,
+        what="change order",
+    )
     return OrderApproval(
         target=order.profile,
         keep=order.keep,

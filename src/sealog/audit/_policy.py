@@ -21,6 +21,10 @@ profile's digest): the Keep resolves every target once, at launch, and refuses o
 profile does not have this digest; it never reads a profile from its working folder when an
 order arrives, so a host that plants a file under a target's name gains nothing.
 
+Two optional keys ask for session transparency: ``announce_sessions = true`` (a Keep starts its
+workload only once its session is proven in the audit log) and ``announce_wait = "2m"`` (how
+long it waits for that proof; only with ``announce_sessions``).
+
 The loader is strict: an unknown key, a missing key or a value of the wrong type is a
 :class:`~sealog.errors.FormatError` naming the file and the dotted key, because a typo in a
 security policy must not weaken it silently.
@@ -29,7 +33,9 @@ The policy digest is SHA-256 over ``b"sealog/control/v1\\n"`` followed by the so
 of ``{"approvers": [{"key", "name"}, ...] (sorted by name), "audit_log_key", "format",
 "targets": {name: {"approvals", "max_duration_seconds", "profile_digest"}},
 "max_tree_head_age_seconds"}`` (0 for none), keys written
-in their one-line text form. Comments, key order and ``"120m"`` against ``"2h"`` do not change it.
+in their one-line text form, plus ``"announce_sessions": true, "announce_wait_seconds": n`` when
+announcements are asked for (a policy without them keeps the digest it had). Comments, key
+order and ``"120m"`` against ``"2h"`` do not change it.
 
 This module also holds the Ed25519 public key type shared by approvers and the audit log
 (:class:`VerifyKey`), beside the signing half in ``_keys``.
@@ -56,6 +62,7 @@ from sealog.profile import builtin_names, builtin_profile, profile_digest
 
 __all__ = [
     "CONTROL_FORMAT",
+    "DEFAULT_ANNOUNCE_WAIT",
     "Approver",
     "ControlPolicy",
     "TargetRule",
@@ -75,6 +82,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION = re.compile(r"^([1-9][0-9]{0,9})([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+#: How long a Keep waits for its announcement when the policy does not say.
+DEFAULT_ANNOUNCE_WAIT = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,9 @@ class ControlPolicy:
         text: the TOML text it was parsed from: the Keep seals exactly what it enforces, so
             the owner checks orders against the same bytes (empty when built in code).
         max_tree_head_age: the oldest audit log tree head an order may come with, or None.
+        announce_sessions: a Keep must prove its session is in the audit log before its
+            workload starts (session transparency, ``docs/control.md``).
+        announce_wait: how long a Keep waits for that proof before it gives up (> 0).
     """
 
     audit_log_key: VerifyKey
@@ -213,6 +225,8 @@ class ControlPolicy:
     targets: tuple[TargetRule, ...]
     text: str = field(default="", compare=False, repr=False)
     max_tree_head_age: timedelta | None = None
+    announce_sessions: bool = False
+    announce_wait: timedelta = DEFAULT_ANNOUNCE_WAIT
 
     def __post_init__(self) -> None:
         names: set[str] = set()
@@ -243,6 +257,8 @@ class ControlPolicy:
                 raise FormatError(
                     f"targets.{rule.profile}.max_duration: expected > 0, got {rule.max_duration}"
                 )
+        if self.announce_wait <= timedelta(0):
+            raise FormatError(f"announce_wait: expected > 0, got {self.announce_wait}")
         object.__setattr__(self, "targets", tuple(sorted(self.targets, key=lambda r: r.profile)))
 
     def target(self, profile: str) -> TargetRule | None:
@@ -261,7 +277,7 @@ class ControlPolicy:
 
     def canonical(self) -> dict[str, Any]:
         """The canonical JSON value that :func:`control_policy_digest` hashes."""
-        return {
+        value: dict[str, Any] = {
             "format": CONTROL_FORMAT,
             "audit_log_key": self.audit_log_key.to_text(),
             "approvers": [
@@ -280,6 +296,11 @@ class ControlPolicy:
                 int(self.max_tree_head_age.total_seconds()) if self.max_tree_head_age else 0
             ),
         }
+        if self.announce_sessions:
+            # Only when asked for: policies without announcements keep their digests.
+            value["announce_sessions"] = True
+            value["announce_wait_seconds"] = int(self.announce_wait.total_seconds())
+        return value
 
 
 def control_policy_digest(policy: ControlPolicy) -> bytes:
@@ -345,7 +366,7 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         doc,
         "",
         required=("format", "audit_log_key", "approvers", "targets"),
-        optional=("max_tree_head_age",),
+        optional=("max_tree_head_age", "announce_sessions", "announce_wait"),
     )
     version = r.integer(doc, "format")
     if version != CONTROL_FORMAT:
@@ -395,9 +416,23 @@ def parse_control_policy(text: str, *, source: str = "control policy") -> Contro
         max_age = parse_duration(
             r.string(doc, "max_tree_head_age"), what=f"{source}: max_tree_head_age"
         )
+    announce = "announce_sessions" in doc and bool(
+        r.get(doc, "announce_sessions", bool, "a boolean")
+    )
+    wait = DEFAULT_ANNOUNCE_WAIT
+    if "announce_wait" in doc:
+        if not announce:
+            raise FormatError(f"{source}: announce_wait: needs announce_sessions = true")
+        wait = parse_duration(r.string(doc, "announce_wait"), what=f"{source}: announce_wait")
     try:
         return ControlPolicy(
-            log_key, tuple(approvers), tuple(targets), text, max_tree_head_age=max_age
+            log_key,
+            tuple(approvers),
+            tuple(targets),
+            text,
+            max_tree_head_age=max_age,
+            announce_sessions=announce,
+            announce_wait=wait,
         )
     except FormatError as exc:
         raise FormatError(f"{source}: {exc}") from exc
