@@ -17,9 +17,12 @@ from sealog.audit import (
     ChangeOrder,
     OrderBundle,
     OrderInclusion,
+    SessionAnnouncement,
     SignedTreeHead,
     SigningKey,
     VerifyKey,
+    announce_session,
+    announcement_file,
     check_order,
     format_duration,
     format_time,
@@ -30,7 +33,9 @@ from sealog.audit import (
 )
 from sealog.cli._common import guarded
 from sealog.errors import FormatError
+from sealog.host import Store
 from sealog.owner import printable
+from sealog.seal import read_session_header
 
 __all__ = ["approver", "audit", "order"]
 
@@ -118,6 +123,39 @@ def audit_append(directory: Path, order_path: Path, output: Path | None) -> None
         click.echo(f"wrote bundle {output}")
 
 
+@audit.command("announce")
+@click.argument("directory", type=_PATH)
+@click.argument("store", type=_PATH)
+@click.option("--session", required=True, help="The waiting session (an id or a unique prefix).")
+@click.option(
+    "--control",
+    "control_dir",
+    type=_PATH,
+    help="The Keep's control folder: write the bundle there as SESSION.announce.",
+)
+@click.option("-o", "--output", type=_PATH, help="Write the announcement bundle here.")
+@guarded
+def audit_announce(
+    directory: Path, store: Path, session: str, control_dir: Path | None, output: Path | None
+) -> None:
+    """Log a Keep's session start (read from the store's header) and hand back its bundle."""
+    found = Store.open(store)
+    sid = found.resolve(session)
+    header = read_session_header(found.seal_path(sid))
+    log = AuditLog.open(directory)
+    bundle = announce_session(log, header)
+    targets = [
+        p for p in (output, announcement_file(control_dir, sid) if control_dir else None) if p
+    ]
+    for path in targets:
+        bundle.save(path)
+    sth = bundle.inclusion.tree_head
+    click.echo(f"session {sid} of keep {header.keep_id}: leaf index {bundle.inclusion.leaf_index}")
+    click.echo(f"tree head: {_describe_sth(sth, log.public_key)}")
+    for path in targets:
+        click.echo(f"wrote bundle {path}")
+
+
 @audit.command("verify")
 @click.argument("directory", type=_PATH)
 @click.option(
@@ -154,7 +192,7 @@ def audit_show(directory: Path) -> None:
         try:
             entry = ChangeOrder.from_entry_bytes(data)
         except FormatError:
-            table.add_row(str(index), "", "(not a change order)", "", "", "", "")
+            table.add_row(str(index), *_other_entry(data))
             continue
         table.add_row(
             str(index),
@@ -171,6 +209,22 @@ def audit_show(directory: Path) -> None:
         console = Console(highlight=False, width=200)
     console.print(table)
     console.print(f"tree head: {_describe_sth(sth)} (not verified; run `sealog audit verify`)")
+
+
+def _other_entry(data: bytes) -> tuple[str, str, str, str, str, str]:
+    """The table cells of an entry that is not a change order."""
+    try:
+        started = SessionAnnouncement.from_entry_bytes(data)
+    except FormatError:
+        return "", "(not a change order)", "", "", "", ""
+    return (
+        started.keep,
+        f"session {started.session} started",
+        format_time(started.started),
+        "",
+        "",
+        "(session announcement)",
+    )
 
 
 # -- order ----------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ VOCABULARY: dict[str, frozenset[str]] = {
     "keep.profile_changed": frozenset({"session", "profile"}),
     "keep.profile_reverted": frozenset({"session", "profile"}),
     "keep.order_refused": frozenset({"session", "code"}),
+    "keep.announce_wanted": frozenset({"session", "digest", "wait"}),
+    "keep.announced": frozenset({"session"}),
     "keep.closed": frozenset({"session", "frames"}),
     "keep.log": frozenset({"session", "level", "logger", "message"}),
 }
@@ -54,6 +56,8 @@ CAUSES = frozenset(
         "workload.not_started",
         "runtime.internal",
         "order.refused",
+        "announce.refused",  # the announcement bundle failed the Keep's check
+        "announce.timeout",  # no announcement bundle within the policy's announce_wait
     }
 )
 

@@ -31,6 +31,7 @@ from typing import IO, Any, TextIO, cast
 
 from sealog.audit._policy import ControlPolicy, control_policy_digest
 from sealog.errors import FormatError
+from sealog.keep._announce import await_announcement
 from sealog.keep._control_channel import ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
@@ -266,6 +267,11 @@ def run_workload(
     echo = profile.host is HostClear.RECORDS
     relay = _Relay(sealed, profile, host, echo)
     try:
+        if control is not None and control.policy.announce_sessions:
+            # Session transparency: no workload until this session is proven in the audit log.
+            stopped = await_announcement(header, control.folder, control.policy, sealed, host)
+            if stopped is not None:
+                return RunResult(stopped, sid, sealed.frames)
         return _supervise(
             cmd, profile, profile_ref, sealed, relay, host, sid, env, provider, control
         )
