@@ -56,7 +56,7 @@ _FORMAT = "sealog-session/v1"
 _BUNDLE_FORMAT = "sealog-announce-bundle/v1"
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_KEY_ID = re.compile(r"^[0-9a-f]{16}$")
+_KEY_ID = re.compile(r"^[0-9a-f]{16,64}$")
 _FIELDS = {
     "evidence_digest",
     "format",
@@ -111,7 +111,9 @@ class SessionAnnouncement:
             if len(getattr(self, name)) != 32:
                 raise FormatError(f"{name}: expected 32 bytes")
         if not _KEY_ID.fullmatch(self.owner_key_id):
-            raise FormatError(f"owner_key_id: expected 16 hex digits, got {self.owner_key_id!r}")
+            raise FormatError(
+                f"owner_key_id: expected 16 to 64 hex digits, got {self.owner_key_id!r}"
+            )
         if not self.keep or self.started_ms < 0:
             raise FormatError("keep must not be empty and started_ms must be >= 0")
 
