@@ -56,6 +56,7 @@ _FORMAT = "sealog-session/v1"
 _BUNDLE_FORMAT = "sealog-announce-bundle/v1"
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_KEEP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{16,64}$")
 _FIELDS = {
     "evidence_digest",
@@ -114,8 +115,13 @@ class SessionAnnouncement:
             raise FormatError(
                 f"owner_key_id: expected 16 to 64 hex digits, got {self.owner_key_id!r}"
             )
-        if not self.keep or self.started_ms < 0:
-            raise FormatError("keep must not be empty and started_ms must be >= 0")
+        if not _KEEP.fullmatch(self.keep):
+            # Keep ids are printed by the owner's check: no spaces, line ends or escapes.
+            raise FormatError(
+                f"keep: expected letters, digits, '_', '.', ':' or '-', got {self.keep!r}"
+            )
+        if self.started_ms < 0:
+            raise FormatError(f"started_ms: expected >= 0, got {self.started_ms}")
 
     @classmethod
     def for_header(cls, header: Header) -> SessionAnnouncement:

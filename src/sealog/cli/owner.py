@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sealog.attest import load_appraisal_policy
+from sealog.audit import SignedTreeHead, VerifyKey
 from sealog.cli._common import guarded
 from sealog.cli._source import store_source
 from sealog.cli.fleet import print_merged
@@ -21,7 +22,9 @@ from sealog.host import host_view
 from sealog.owner import (
     SessionReader,
     StreamSelection,
+    TransparencyReport,
     Verdict,
+    check_transparency,
     print_record,
     print_verdict,
     printable,
@@ -150,6 +153,21 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
     is_flag=True,
     help="Let --require-* pass on sessions with 'none' evidence (they prove nothing).",
 )
+@click.option(
+    "--audit-log",
+    "audit_log",
+    type=_PATH,
+    help="Audit log folder: name sessions announced but missing, or present but unannounced.",
+)
+@click.option(
+    "--since",
+    "since_path",
+    type=_PATH,
+    help="With --audit-log: a tree head seen before (a copy of sth.json); the log must extend it.",
+)
+@click.option(
+    "--log-key", "log_key_path", type=_PATH, help="With --audit-log: the log key you trust."
+)
 @guarded
 @store_source
 def verify(
@@ -162,16 +180,56 @@ def verify(
     trust_roots: tuple[Path, ...],
     allow_debug_tee: bool,
     allow_unattested: bool,
+    audit_log: Path | None,
+    since_path: Path | None,
+    log_key_path: Path | None,
 ) -> None:
     """Verify every session: exit 0 only when all are intact and closed (and, when asked,
-    attested as required), 1 on any integrity or attestation failure, 2 on bad input."""
+    attested as required and announced in the audit log), 1 on any integrity, attestation or
+    transparency failure, 2 on bad input."""
+    if audit_log is None and (since_path is not None or log_key_path is not None):
+        raise FormatError("--since and --log-key go with --audit-log")
+    if audit_log is not None and session is not None:
+        raise FormatError("--audit-log checks the whole store: drop --session")
     key = OwnerPrivateKey.load(key_path)
     policy = load_appraisal_policy(
         require_profile, require_tee, trust_roots, allow_debug_tee, allow_unattested
     )
+    since = SignedTreeHead.load(since_path) if since_path is not None else None
+    log_key = VerifyKey.load(log_key_path) if log_key_path is not None else None
     verdicts = verify_store(store, key, session, require=policy)
     _report(verdicts, as_json)
-    sys.exit(0 if all(v.ok for v in verdicts) else 1)
+    ok = all(v.ok for v in verdicts)
+    if audit_log is not None:
+        report = check_transparency(store, key, audit_log, since=since, log_key=log_key)
+        _report_transparency(audit_log, report, as_json)
+        ok = ok and report.ok
+    sys.exit(0 if ok else 1)
+
+
+def _report_transparency(log: Path, report: TransparencyReport, as_json: bool) -> None:
+    if as_json:
+        out = {
+            "audit_log": str(log),
+            "log_size": report.log.size,
+            "since_size": report.log.since_size,
+            "ok": report.ok,
+            "sessions": [s.to_json() for s in report.sessions],
+        }
+        sys.stdout.write(json.dumps({"transparency": out}) + "\n")
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    since = report.log.since_size
+    consistent = f", consistent with size {since} seen before" if since is not None else ""
+    console.print(f"audit log {log}: intact, {report.log.size} entries{consistent}", markup=False)
+    for keep, sessions in report.by_keep().items():
+        announced = sum(1 for s in sessions if s.leaf_index is not None)
+        console.print(f"keep {keep}: {announced} announced, {len(sessions)} sessions", markup=False)
+        for s in sessions:
+            when = s.started.strftime("%Y-%m-%dT%H:%M:%SZ")
+            console.print(
+                f"  {s.status.upper():<12} {s.session} started {when}: {s.message}", markup=False
+            )
 
 
 def _report(verdicts: list[Verdict], as_json: bool) -> None:

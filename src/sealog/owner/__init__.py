@@ -22,6 +22,7 @@ from sealog.owner._store_ops import (
     verify_store,
 )
 from sealog.owner._timeline import ProfileSpan
+from sealog.owner._transparency import SessionPresence, TransparencyReport, check_transparency
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
 
@@ -34,10 +35,13 @@ __all__ = [
     "OwnerPrivateKey",
     "ProfileSpan",
     "Record",
+    "SessionPresence",
     "SessionReader",
     "StreamSelection",
     "StreamSession",
+    "TransparencyReport",
     "Verdict",
+    "check_transparency",
     "diff_sessions",
     "list_stream",
     "load_session",
