@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from audithelp import NOW, Control, policy_text
-from streams import none_evidence
 
 from sealog.audit import (
     TREE_HEAD_SKEW,
@@ -32,6 +31,7 @@ from sealog.audit import (
 from sealog.errors import FormatError, PolicyError
 from sealog.seal import Header, LaunchConfig, OwnerPrivateKey
 from sealog.seal._writer import start_session
+from streams import none_evidence
 
 
 def _header(owner: OwnerPrivateKey, keep: str = "keep-1", offset: float = 0.0) -> Header:
@@ -60,7 +60,8 @@ def test_policy_without_announcements_keeps_the_digest_it_always_had(keys) -> No
     )
     assert control_policy_digest(off) == control_policy_digest(plain)
     assert not plain.announce_sessions
-    assert on.announce_sessions and on.announce_wait == timedelta(minutes=2)
+    assert on.announce_sessions
+    assert on.announce_wait == timedelta(minutes=2)
     assert longer.announce_wait == timedelta(minutes=10)
     # A host that drops the key, or stretches the wait, changes what attestation binds.
     digests = {control_policy_digest(p) for p in (plain, on, longer)}
@@ -128,7 +129,7 @@ def test_announcing_a_session_twice_logs_it_once(control: Control, owner_key) ->
 def test_bundle_with_an_unknown_field_is_refused(control: Control, owner_key) -> None:
     obj = announce_session(control.log, _header(owner_key)).to_dict()
     obj["announcement"]["workload_ok"] = True
-    with pytest.raises(FormatError, match="unknown key announcement.workload_ok"):
+    with pytest.raises(FormatError, match=r"unknown key announcement\.workload_ok"):
         AnnouncementBundle.from_dict(obj)
 
 
@@ -154,7 +155,7 @@ def test_announcement_of_an_earlier_session_is_refused(control: Control, owner_k
     """The host replays the bundle of the Keep's previous start to skip announcing this one."""
     earlier = announce_session(control.log, _header(owner_key, offset=-30))
     header = _header(owner_key)
-    with pytest.raises(PolicyError, match="for session .*, this is session"):
+    with pytest.raises(PolicyError, match=r"for session .*, this is session"):
         check_announcement(earlier, header, control.policy, now=NOW)
 
 
@@ -176,7 +177,7 @@ def test_stale_tree_head_is_refused(control: Control, owner_key) -> None:
     old = int((NOW - TREE_HEAD_SKEW - timedelta(seconds=1)).timestamp() * 1000)
     stale = SignedTreeHead.sign(control.log_key, sth.size, sth.root_hash, old)
     bundle = replace(good, inclusion=replace(good.inclusion, tree_head=stale))
-    with pytest.raises(PolicyError, match="older than the session .*stale"):
+    with pytest.raises(PolicyError, match=r"older than the session .*stale"):
         check_announcement(bundle, header, control.policy, now=NOW)
 
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from streams import none_evidence, plain_profile
 
 from sealog.audit import (
     AuditLog,
@@ -25,6 +24,7 @@ from sealog.keep._session import SealedSession
 from sealog.owner import read_store
 from sealog.seal import LaunchConfig, OwnerPrivateKey
 from sealog.seal._writer import start_session
+from streams import none_evidence, plain_profile
 
 
 class FakeTime:
@@ -124,9 +124,7 @@ def test_garbage_in_the_announcement_file_is_refused(tmp_path, owner_key) -> Non
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_fifo_planted_as_the_announcement_file_does_not_hang_the_keep(
-    tmp_path, owner_key
-) -> None:
+def test_fifo_planted_as_the_announcement_file_does_not_hang_the_keep(tmp_path, owner_key) -> None:
     keep = Keep(tmp_path, owner_key, wait="1s")
     os.mkfifo(announcement_file(keep.folder, keep.header.session_hex))
     assert keep.wait() == STATUS_TIMEOUT
