@@ -1,0 +1,258 @@
+"""Session transparency end to end with a real ``sealog run``: a Keep under a policy with
+announcements starts its workload only once its session is proven in the audit log, refuses a
+bundle that proves anything else, gives up at the policy's limit, and the owner's
+``verify --audit-log`` names sessions the host deleted (MISSING) or fabricated (UNANNOUNCED).
+
+No sleeps: each test reads the Keep's host channel until it asks for its announcement. Only
+``sealog run`` runs in a subprocess; the operator's and the owner's commands run in-process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from clihelp import SEALOG
+
+from sealog.audit import (
+    TREE_HEAD_SKEW,
+    AnnouncementBundle,
+    AuditLog,
+    OrderInclusion,
+    SessionAnnouncement,
+    SignedTreeHead,
+    SigningKey,
+    announce_session,
+    announcement_file,
+)
+from sealog.cli import main
+from sealog.seal import Header, read_session_header
+
+
+def sealog(*args: str | Path) -> Result:
+    """``sealog ARGS`` in this process (exit code, stdout and stderr apart)."""
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def owner(tmp_path: Path) -> tuple[Path, Path]:
+    """An owner key pair made by ``sealog keygen``: (private, public)."""
+    assert sealog("keygen", tmp_path / "owner").exit_code == 0
+    return tmp_path / "owner.key", tmp_path / "owner.pub"
+
+
+class Operator:
+    """The host's operator: an audit log, a control policy asking for announcements, a store."""
+
+    def __init__(self, root: Path, owner: tuple[Path, Path], wait: str = "30s") -> None:
+        self.root = root
+        self.key, self.pub = owner
+        self.log_key = SigningKey.generate()
+        self.log = AuditLog.init(root / "log", self.log_key)
+        self.policy = root / "policy.toml"
+        self.policy.write_text(
+            textwrap.dedent(
+                f"""
+                format = 1
+                audit_log_key = "{self.log_key.public_key.to_text()}"
+                announce_sessions = true
+                announce_wait = "{wait}"
+                approvers = []
+                [targets]
+                """
+            )
+        )
+        self.control = root / "control"
+        self.control.mkdir()
+        self.store = root / "store"
+        self.runs = 0
+
+    def start(self, keep: str = "k1") -> tuple[subprocess.Popen[str], Header, Path, list[Any]]:
+        """Start a Keep and read its host channel until it asks for its announcement."""
+        self.runs += 1
+        marker = self.root / f"ran-{self.runs}"
+        proc = subprocess.Popen(
+            [
+                *SEALOG,
+                "run",
+                "--owner",
+                str(self.pub),
+                "--store",
+                str(self.store),
+                "--keep-id",
+                keep,
+                "--control-policy",
+                str(self.policy),
+                "--control",
+                str(self.control),
+                "--",
+                "touch",
+                str(marker),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        events = []
+        for line in proc.stderr:
+            events.append(json.loads(line))
+            if events[-1]["event"] == "keep.announce_wanted":
+                break
+        else:
+            pytest.fail(f"the Keep never asked for its announcement: {events}")
+        sid = events[-1]["session"]
+        header = read_session_header(self.store / f"{sid}.seal")
+        assert events[-1]["digest"] == header.digest.hex()
+        return proc, header, marker, events
+
+    def finish(self, proc: subprocess.Popen[str], events: list[Any]) -> list[str]:
+        """Wait for the run to end; every host event it emitted, by name."""
+        _, rest = proc.communicate(timeout=60)
+        events += [json.loads(line) for line in rest.splitlines() if line.strip()]
+        return [e["event"] for e in events]
+
+    def deliver(self, header: Header, bundle: AnnouncementBundle) -> None:
+        bundle.save(announcement_file(self.control, header.session_hex))
+
+    def announced_run(self, keep: str = "k1") -> str:
+        proc, header, _, events = self.start(keep)
+        self.deliver(header, announce_session(self.log, header))
+        names = self.finish(proc, events)
+        assert proc.returncode == 0, names
+        return header.session_hex
+
+    def verify(self, *extra: str | Path) -> Result:
+        return sealog(
+            "verify", self.store, "--key", self.key, "--audit-log", self.log.directory, *extra
+        )
+
+
+def _sealed(op: Operator, event: str) -> list[dict[str, Any]]:
+    done = sealog("read", op.store, "--key", op.key, "--json")
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    return [r for r in records if r["fields"].get("event") == event]
+
+
+def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, owner) -> None:
+    op = Operator(tmp_path, owner)
+    proc, header, marker, events = op.start()
+    # The Keep is waiting: no workload yet, and the host has not been told of one.
+    assert not marker.exists()
+    assert "keep.ready" not in [e["event"] for e in events]
+    done = sealog(
+        "audit", "announce", op.log.directory, op.store,
+        "--session", header.session_hex[:12], "--control", op.control,
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    assert "leaf index 0" in done.stdout
+    names = op.finish(proc, events)
+    assert proc.returncode == 0
+    assert marker.exists()
+    assert names.index("keep.announce_wanted") < names.index("keep.announced")
+    assert names.index("keep.announced") < names.index("keep.ready")
+    (sealed,) = _sealed(op, "session.announced")
+    assert sealed["fields"]["bundle"]["announcement"]["session"] == header.session_hex
+    verify = op.verify("--since", op.log.directory / "sth.json")
+    assert verify.exit_code == 0, verify.stdout + verify.stderr
+    assert f"ANNOUNCED    {header.session_hex}" in verify.stdout
+
+
+def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner) -> None:
+    op = Operator(tmp_path, owner)
+    sessions = [op.announced_run() for _ in range(3)]
+    assert op.verify().exit_code == 0
+    deleted = sessions[1]
+    for path in op.store.glob(f"{deleted}.*"):
+        path.unlink()
+    verify = op.verify()
+    assert verify.exit_code == 1
+    assert "keep k1: 3 announced, 3 sessions" in verify.stdout
+    assert f"MISSING      {deleted}" in verify.stdout
+    for kept in (sessions[0], sessions[2]):
+        assert f"ANNOUNCED    {kept}" in verify.stdout
+    assert "UNANNOUNCED" not in verify.stdout
+
+
+def test_session_fabricated_with_the_owner_public_key_is_reported_unannounced(
+    tmp_path, owner
+) -> None:
+    op = Operator(tmp_path, owner)
+    real = op.announced_run()
+    # The host starts its own sealog with only the owner's public key and no policy.
+    fake = subprocess.run(
+        [*SEALOG, "run", "--owner", op.pub, "--store", op.store, "--keep-id", "k1", "--", "true"],
+        capture_output=True,
+        check=False,
+    )
+    assert fake.returncode == 0
+    forged = next(p.stem for p in op.store.glob("*.seal") if not p.name.startswith(real))
+    assert sealog("verify", op.store, "--key", op.key).exit_code == 0  # each verifies alone
+    verify = op.verify("--json")
+    assert verify.exit_code == 1
+    report = json.loads(verify.stdout.splitlines()[-1])["transparency"]
+    status = {s["session"]: s["status"] for s in report["sessions"]}
+    assert status == {real: "announced", forged: "unannounced"}
+
+
+def _for_another_keep(op: Operator, header: Header) -> AnnouncementBundle:
+    theirs = replace(SessionAnnouncement.for_header(header), keep="k2")
+    index, proof, sth = op.log.append(theirs.entry_bytes())
+    return AnnouncementBundle(theirs, OrderInclusion(index, tuple(proof), sth))
+
+
+def _forged_tree_head(op: Operator, header: Header) -> AnnouncementBundle:
+    rogue = AuditLog.init(op.root / "rogue-log", SigningKey.generate())
+    return announce_session(rogue, header)
+
+
+def _stale_tree_head(op: Operator, header: Header) -> AnnouncementBundle:
+    good = announce_session(op.log, header)
+    sth = good.inclusion.tree_head
+    old = sth.timestamp - int((TREE_HEAD_SKEW + timedelta(minutes=5)).total_seconds() * 1000)
+    stale = SignedTreeHead.sign(op.log_key, sth.size, sth.root_hash, old)
+    return replace(good, inclusion=replace(good.inclusion, tree_head=stale))
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        (_for_another_keep, "announcement is for Keep 'k2', this is Keep 'k1'"),
+        (_forged_tree_head, "not signed by the policy's audit log key"),
+        (_stale_tree_head, "stale"),
+    ],
+    ids=["another-keep-id", "forged-tree-head", "stale-tree-head"],
+)
+def test_keep_refuses_a_bad_announcement_and_never_starts(tmp_path, owner, attack, reason) -> None:
+    op = Operator(tmp_path, owner)
+    proc, header, marker, events = op.start()
+    op.deliver(header, attack(op, header))
+    names = op.finish(proc, events)
+    assert proc.returncode == 77
+    assert not marker.exists()
+    assert "keep.ready" not in names
+    assert "keep.announced" not in names
+    assert events[-1]["code"] == "announce.refused"
+    (refused,) = _sealed(op, "announce.refused")
+    assert reason in refused["fields"]["reason"]
+    # The session itself is intact and closed: the owner reads why the Keep stopped.
+    assert sealog("verify", op.store, "--key", op.key).exit_code == 0
+
+
+def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
+    op = Operator(tmp_path, owner, wait="1s")
+    proc, header, marker, events = op.start()
+    names = op.finish(proc, events)
+    assert proc.returncode == 75
+    assert not marker.exists()
+    assert "keep.ready" not in names
+    assert events[-1]["code"] == "announce.timeout"
+    # Never announced, but no workload ran: the owner's check says so and does not fail.
+    verify = op.verify()
+    assert verify.exit_code == 0, verify.stdout
+    assert f"NOT-STARTED  {header.session_hex}" in verify.stdout
