@@ -9,6 +9,7 @@ No sleeps: each test reads the Keep's host channel until it asks for its announc
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import textwrap
 from dataclasses import replace
@@ -177,6 +178,12 @@ def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner
     for kept in (sessions[0], sessions[2]):
         assert f"ANNOUNCED    {kept}" in verify.stdout
     assert "UNANNOUNCED" not in verify.stdout
+    # Deleting every session does not turn the check into "no sessions, nothing to say".
+    for path in op.store.glob("*.*"):
+        path.unlink()
+    verify = op.verify()
+    assert verify.exit_code == 1
+    assert verify.stdout.count("MISSING ") == 3
 
 
 def test_session_fabricated_with_the_owner_public_key_is_reported_unannounced(
@@ -256,3 +263,57 @@ def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
     verify = op.verify()
     assert verify.exit_code == 0, verify.stdout
     assert f"NOT-STARTED  {header.session_hex}" in verify.stdout
+
+
+def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_path, owner) -> None:
+    """The host deletes a session and rewinds the log to before its announcement."""
+    op = Operator(tmp_path, owner)
+    first = op.announced_run()
+    before = tmp_path / "log-before"
+    shutil.copytree(op.log.directory, before)
+    second = op.announced_run()
+    seen = tmp_path / "seen-sth.json"
+    shutil.copy(op.log.directory / "sth.json", seen)
+    for path in op.store.glob(f"{second}.*"):
+        path.unlink()
+    shutil.rmtree(op.log.directory)
+    shutil.copytree(before, op.log.directory)
+    assert op.verify().exit_code == 0  # without the head seen before, the rewind looks fine
+    verify = op.verify("--since", seen)
+    assert verify.exit_code == 1
+    assert "rolled back" in verify.stderr
+    assert first  # the remaining session is the announced one
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--audit-log", "no-such-log"], "no such audit log folder"),
+        (["--since", "sth.json"], "--since and --log-key go with --audit-log"),
+        (["--audit-log", "log", "--session", "ab"], "drop --session"),
+    ],
+)
+def test_bad_transparency_arguments_are_one_line_and_exit_2(tmp_path, owner, args, message) -> None:
+    op = Operator(tmp_path, owner)
+    op.store.mkdir()
+    (op.store / "sealog-store").write_text("sealog store v1\n")
+    done = sealog(
+        "verify",
+        op.store,
+        "--key",
+        op.key,
+        *[str(op.log.directory) if a == "log" else a for a in args],
+    )
+    assert done.exit_code == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_announcing_a_session_the_store_does_not_hold_is_refused(tmp_path, owner) -> None:
+    op = Operator(tmp_path, owner)
+    op.store.mkdir()
+    (op.store / "sealog-store").write_text("sealog store v1\n")
+    done = sealog("audit", "announce", op.log.directory, op.store, "--session", "ab")
+    assert done.exit_code == 2
+    assert "no session matching 'ab'" in done.stderr
+    assert op.log.size == 0

@@ -197,11 +197,16 @@ def verify(
     )
     since = SignedTreeHead.load(since_path) if since_path is not None else None
     log_key = VerifyKey.load(log_key_path) if log_key_path is not None else None
-    verdicts = verify_store(store, key, session, require=policy)
+    report = None
+    if audit_log is not None:
+        # First: it also judges a store the host emptied, which verify_store refuses.
+        report = check_transparency(store, key, audit_log, since=since, log_key=log_key)
+    verdicts = (
+        [] if report and not report.stored else verify_store(store, key, session, require=policy)
+    )
     _report(verdicts, as_json)
     ok = all(v.ok for v in verdicts)
-    if audit_log is not None:
-        report = check_transparency(store, key, audit_log, since=since, log_key=log_key)
+    if audit_log is not None and report is not None:
         _report_transparency(audit_log, report, as_json)
         ok = ok and report.ok
     sys.exit(0 if ok else 1)

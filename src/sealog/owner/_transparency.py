@@ -34,6 +34,7 @@ from sealog.audit import (
     verify_consistency,
 )
 from sealog.errors import Error, FormatError
+from sealog.host import Store
 from sealog.owner._store_ops import readers
 from sealog.seal._keys import OwnerPrivateKey
 
@@ -94,10 +95,12 @@ class TransparencyReport:
     Attributes:
         log: what the audit log's own check established.
         sessions: every session of this owner, sorted by Keep, then start time.
+        stored: how many sessions the store holds (any owner's); 0 when the host deleted all.
     """
 
     log: LogVerification
     sessions: tuple[SessionPresence, ...]
+    stored: int = 0
 
     @property
     def ok(self) -> bool:
@@ -160,7 +163,11 @@ def check_transparency(
     # Step 3.
     found: list[SessionPresence] = []
     seen: set[bytes] = set()
-    for reader in readers(store_path, key):
+    store = Store.open(Path(store_path))
+    store.check_clean()
+    stored = len(store.sessions())
+    # An empty store is no error here: a host that deletes every session must show as MISSING.
+    for reader in readers(store_path, key) if stored else []:
         sealed_bundle: Any = None
         gave_up = False
         only_sealog = True
@@ -211,7 +218,7 @@ def check_transparency(
                 )
             )
     found.sort(key=lambda s: (s.keep, s.started, s.session))
-    return TransparencyReport(verified, tuple(found))
+    return TransparencyReport(verified, tuple(found), stored)
 
 
 def _bundle_problem(
