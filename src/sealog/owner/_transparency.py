@@ -9,8 +9,8 @@ the owner compares, per Keep:
 ``unannounced``  in the store, never announced (fabricated, or started without the policy);
 ``unproven``     announced, but the session's sealed bundle does not prove that same entry;
 ``announced``    in both, and the sealed bundle proves the entry the log holds;
-``not-started``  in the store, never announced, and the Keep sealed nothing but that its
-                 announcement timed out or was refused: no workload ran.
+``not-started``  in the store without a sealed bundle, and the Keep sealed nothing but that it
+                 gave up waiting (timed out or refused): no workload ran.
 
 The log itself is checked first, as ``sealog audit verify`` does: every entry, the latest signed
 tree head, and consistency with a tree head the owner saw before (``since``).
@@ -193,6 +193,12 @@ def check_transparency(
             )
             continue
         index = announced[ours.header_digest][0]
+        if sealed_bundle is None and gave_up and only_sealog:
+            message = f"announced at log entry {index}, but the Keep gave up before the bundle came"
+            found.append(
+                SessionPresence(ours.keep, ours.session, NOT_STARTED, ours.started, index, message)
+            )
+            continue
         problem = _bundle_problem(sealed_bundle, ours, log, verified)
         found.append(
             SessionPresence(
