@@ -33,6 +33,7 @@ from typing import Any
 from sealog._files import atomic_write, read_bytes
 from sealog.audit._inclusion import check_included
 from sealog.audit._log import AuditLog, SignedTreeHead
+from sealog.audit._merkle import leaf_hash
 from sealog.audit._orders import OrderInclusion, _fields, _json, _typed, _unb64, format_time
 from sealog.audit._policy import ControlPolicy
 from sealog.errors import FormatError, PolicyError
@@ -352,9 +353,10 @@ def check_announcement(
 
 def find_announcement(log: AuditLog, announcement: SessionAnnouncement) -> int | None:
     """The leaf index of ``announcement`` in ``log``, or None when it is not there."""
-    entry = announcement.entry_bytes()
-    for index, data in log.entries():
-        if data == entry:
+    # Leaf hashes, not entries: one read of the index instead of every entry's bytes.
+    wanted = leaf_hash(announcement.entry_bytes())
+    for index, leaf in enumerate(log.leaf_hashes()):
+        if leaf == wanted:
             return index
     return None
 

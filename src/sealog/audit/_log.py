@@ -337,9 +337,15 @@ class AuditLog:
         return data
 
     def entries(self) -> Iterator[tuple[int, bytes]]:
-        """Every ``(index, entry bytes)`` in order."""
-        for i in range(self.size):
-            yield i, self.entry(i)
+        """Every ``(index, entry bytes)`` in order (one read of the index, one open of the file)."""
+        records = self._index_records()
+        with self._entries.open("rb") as fh:
+            for i, (offset, length, _) in enumerate(records):
+                fh.seek(offset + _LEN.size)
+                data = fh.read(length)
+                if len(data) != length:
+                    raise VerificationError(f"entry {i}: entries file is truncated")
+                yield i, data
 
     def tree_head(self) -> SignedTreeHead:
         """The latest signed tree head (not verified; see :meth:`verify`)."""
