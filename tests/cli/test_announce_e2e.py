@@ -317,3 +317,19 @@ def test_announcing_a_session_the_store_does_not_hold_is_refused(tmp_path, owner
     assert done.exit_code == 2
     assert "no session matching 'ab'" in done.stderr
     assert op.log.size == 0
+
+
+def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(tmp_path, owner) -> None:
+    """The log's operator rebuilds the log with the same key and the entry at another place:
+    the log verifies on its own, but the tree head the Keep sealed is not a prefix of it."""
+    op = Operator(tmp_path, owner)
+    sid = op.announced_run()
+    entry = op.log.entry(0)
+    shutil.rmtree(op.log.directory)
+    op.log = AuditLog.init(op.log.directory, op.log_key)
+    op.log.append(b"an entry slipped in before")
+    op.log.append(entry)
+    verify = op.verify()
+    assert verify.exit_code == 1
+    assert f"UNPROVEN     {sid}" in verify.stdout
+    assert "not consistent" in verify.stdout or "consistency" in verify.stdout
