@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from sealog._files import atomic_write, read_bytes
+from sealog._strict import canonical_json, strict_json
 from sealog.audit._inclusion import check_included
 from sealog.audit._log import AuditLog, SignedTreeHead
 from sealog.audit._merkle import leaf_hash
-from sealog.audit._orders import OrderInclusion, _fields, _json, _typed, _unb64, format_time
+from sealog.audit._orders import OrderInclusion, _fields, _typed, _unb64, format_time
 from sealog.audit._policy import ControlPolicy
 from sealog.errors import FormatError, PolicyError
-from sealog.seal._canonical import canonical_json
 from sealog.seal._header import Header
 
 __all__ = [
@@ -197,7 +197,7 @@ class SessionAnnouncement:
         """
         if not data.startswith(_ENTRY_DOMAIN):
             raise FormatError(f"{source}: not a session announcement entry")
-        found = cls.from_dict(_json(data[len(_ENTRY_DOMAIN) :], source), source=source)
+        found = cls.from_dict(strict_json(data[len(_ENTRY_DOMAIN) :], source), source=source)
         if found.entry_bytes() != data:
             raise FormatError(f"{source}: session announcement entry is not in canonical form")
         return found
@@ -267,7 +267,7 @@ class AnnouncementBundle:
         Raises:
             FormatError: not JSON or not a bundle.
         """
-        return cls.from_dict(_json(text, source), source=source)
+        return cls.from_dict(strict_json(text, source), source=source)
 
     @classmethod
     def load(cls, path: Path) -> AnnouncementBundle:

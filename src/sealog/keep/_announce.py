@@ -30,7 +30,14 @@ from sealog.errors import Error, FormatError
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import SealedSession
 from sealog.seal._header import Header
-from sealog.seal._vocabulary import CONTROL_LOGGER
+from sealog.seal._row import make_row
+from sealog.seal._vocabulary import (
+    CONTROL_LOGGER,
+    EVENT_ANNOUNCE_REFUSED,
+    EVENT_ANNOUNCE_TIMEOUT,
+    EVENT_SESSION_ANNOUNCED,
+    WARNING,
+)
 
 __all__ = [
     "STATUS_REFUSED",
@@ -44,7 +51,6 @@ STATUS_TIMEOUT = 75
 STATUS_REFUSED = 77
 _POLL = 0.05
 _MAX_BUNDLE = 1024 * 1024
-_WARNING = 30
 
 
 def await_announcement(
@@ -86,14 +92,14 @@ def await_announcement(
                 check_announcement(bundle, header, policy, now=clock())
         except Error as exc:
             return _stop(
-                sealed, host, "announce.refused", STATUS_REFUSED, f"announcement refused: {exc}"
+                sealed, host, EVENT_ANNOUNCE_REFUSED, STATUS_REFUSED, f"announcement refused: {exc}"
             )
         if bundle is not None:
             _seal(
                 sealed,
                 f"session announced in the audit log (leaf {bundle.inclusion.leaf_index} "
                 f"of tree size {bundle.inclusion.tree_head.size})",
-                {"event": "session.announced", "bundle": bundle.to_dict()},
+                {"event": EVENT_SESSION_ANNOUNCED, "bundle": bundle.to_dict()},
             )
             sealed.flush()
             host.emit("keep.announced")
@@ -102,7 +108,7 @@ def await_announcement(
             return _stop(
                 sealed,
                 host,
-                "announce.timeout",
+                EVENT_ANNOUNCE_TIMEOUT,
                 STATUS_TIMEOUT,
                 f"no session announcement within {int(wait)} s: workload not started",
             )
@@ -128,7 +134,9 @@ def _read_regular(path: Path) -> bytes | None:
 
 
 def _seal(sealed: SealedSession, message: str, fields: dict[str, Any]) -> None:
-    sealed.submit([time.time(), _WARNING, "sealog", CONTROL_LOGGER, message, None, None, fields])
+    sealed.submit(
+        make_row(time.time(), WARNING, "sealog", CONTROL_LOGGER, message, None, None, fields)
+    )
 
 
 def _stop(sealed: SealedSession, host: HostChannel, code: str, status: int, reason: str) -> int:

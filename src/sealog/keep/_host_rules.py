@@ -29,7 +29,6 @@ from sealog.seal._vocabulary import SESSION_LOGGER
 __all__ = ["HostRules"]
 
 
-
 class HostRules:
     """Decides, record by record, what the host channel carries under one profile.
 

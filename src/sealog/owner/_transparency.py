@@ -37,6 +37,12 @@ from sealog.errors import Error, FormatError
 from sealog.host import Store
 from sealog.owner._store_ops import readers
 from sealog.seal._keys import OwnerPrivateKey
+from sealog.seal._vocabulary import (
+    CONTROL_LOGGER,
+    EVENT_ANNOUNCE_REFUSED,
+    EVENT_ANNOUNCE_TIMEOUT,
+    EVENT_SESSION_ANNOUNCED,
+)
 
 __all__ = ["SessionPresence", "TransparencyReport", "check_transparency"]
 
@@ -46,8 +52,7 @@ UNANNOUNCED = "unannounced"
 UNPROVEN = "unproven"
 NOT_STARTED = "not-started"
 _FAILING = frozenset({MISSING, UNANNOUNCED, UNPROVEN})
-_CONTROL = "sealog.control"
-_GAVE_UP = frozenset({"announce.timeout", "announce.refused"})
+_GAVE_UP = frozenset({EVENT_ANNOUNCE_TIMEOUT, EVENT_ANNOUNCE_REFUSED})
 
 
 @dataclass(frozen=True)
@@ -173,9 +178,9 @@ def check_transparency(
         only_sealog = True
         for record in reader.read():
             only_sealog = only_sealog and record.source == "sealog"
-            if record.source == "sealog" and record.logger == _CONTROL:
+            if record.source == "sealog" and record.logger == CONTROL_LOGGER:
                 event = record.fields.get("event")
-                if event == "session.announced" and sealed_bundle is None:
+                if event == EVENT_SESSION_ANNOUNCED and sealed_bundle is None:
                     sealed_bundle = record.fields.get("bundle")
                 gave_up = gave_up or event in _GAVE_UP
         header = reader.header

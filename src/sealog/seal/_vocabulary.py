@@ -15,11 +15,14 @@ __all__ = [
     "CRITICAL",
     "DEBUG",
     "ERROR",
+    "EVENT_ANNOUNCE_REFUSED",
+    "EVENT_ANNOUNCE_TIMEOUT",
     "EVENT_CONTROL_POLICY",
     "EVENT_ORDER_REFUSED",
     "EVENT_PROFILE_CHANGED",
     "EVENT_PROFILE_REVERTED",
     "EVENT_RING_SEALED",
+    "EVENT_SESSION_ANNOUNCED",
     "FINGERPRINT_LOGGER",
     "INFO",
     "RUNTIME_LOGGER",
@@ -55,6 +58,9 @@ EVENT_PROFILE_CHANGED = "profile.changed"
 EVENT_PROFILE_REVERTED = "profile.reverted"
 EVENT_ORDER_REFUSED = "order.refused"
 EVENT_RING_SEALED = "ring.sealed"
+EVENT_SESSION_ANNOUNCED = "session.announced"
+EVENT_ANNOUNCE_REFUSED = "announce.refused"
+EVENT_ANNOUNCE_TIMEOUT = "announce.timeout"
 
 #: The ``event`` field values of control records, each with what it means.
 SEALED_EVENTS: dict[str, str] = {
@@ -63,4 +69,7 @@ SEALED_EVENTS: dict[str, str] = {
     EVENT_PROFILE_REVERTED: "an order's window ended and the launch profile is back",
     EVENT_ORDER_REFUSED: "an order was refused (file name and reason)",
     EVENT_RING_SEALED: "the flight recorder's records follow, released by an order",
+    EVENT_SESSION_ANNOUNCED: "the session is in the audit log (the announcement bundle is sealed)",
+    EVENT_ANNOUNCE_REFUSED: "the announcement bundle was refused (reason); no workload ran",
+    EVENT_ANNOUNCE_TIMEOUT: "no announcement bundle within the policy's wait; no workload ran",
 }
