@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from clihelp import SEALOG
+from clihelp import SEALOG, sealog, sealog_subprocess
 
 from sealog.audit import (
     TREE_HEAD_SKEW,
@@ -32,20 +31,7 @@ from sealog.audit import (
     announce_session,
     announcement_file,
 )
-from sealog.cli import main
 from sealog.seal import Header, read_session_header
-
-
-def sealog(*args: str | Path) -> Result:
-    """``sealog ARGS`` in this process (exit code, stdout and stderr apart)."""
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-@pytest.fixture
-def owner(tmp_path: Path) -> tuple[Path, Path]:
-    """An owner key pair made by ``sealog keygen``: (private, public)."""
-    assert sealog("keygen", tmp_path / "owner").exit_code == 0
-    return tmp_path / "owner.key", tmp_path / "owner.pub"
 
 
 class Operator:
@@ -128,7 +114,7 @@ class Operator:
         assert proc.returncode == 0, names
         return header.session_hex
 
-    def verify(self, *extra: str | Path) -> Result:
+    def verify(self, *extra: str | Path) -> subprocess.CompletedProcess[str]:
         return sealog(
             "verify", self.store, "--key", self.key, "--audit-log", self.log.directory, *extra
         )
@@ -150,7 +136,7 @@ def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, 
         "audit", "announce", op.log.directory, op.store,
         "--session", header.session_hex[:12], "--control", op.control,
     )  # fmt: skip
-    assert done.exit_code == 0, done.stderr
+    assert done.returncode == 0, done.stderr
     assert "leaf index 0" in done.stdout
     names = op.finish(proc, events)
     assert proc.returncode == 0
@@ -160,19 +146,19 @@ def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, 
     (sealed,) = _sealed(op, "session.announced")
     assert sealed["fields"]["bundle"]["announcement"]["session"] == header.session_hex
     verify = op.verify("--since", op.log.directory / "sth.json")
-    assert verify.exit_code == 0, verify.stdout + verify.stderr
+    assert verify.returncode == 0, verify.stdout + verify.stderr
     assert f"ANNOUNCED    {header.session_hex}" in verify.stdout
 
 
 def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner) -> None:
     op = Operator(tmp_path, owner)
     sessions = [op.announced_run() for _ in range(3)]
-    assert op.verify().exit_code == 0
+    assert op.verify().returncode == 0
     deleted = sessions[1]
     for path in op.store.glob(f"{deleted}.*"):
         path.unlink()
     verify = op.verify()
-    assert verify.exit_code == 1
+    assert verify.returncode == 1
     assert "keep k1: 3 announced, 3 sessions" in verify.stdout
     assert f"MISSING      {deleted}" in verify.stdout
     for kept in (sessions[0], sessions[2]):
@@ -182,7 +168,7 @@ def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner
     for path in op.store.glob("*.*"):
         path.unlink()
     verify = op.verify()
-    assert verify.exit_code == 1
+    assert verify.returncode == 1
     assert verify.stdout.count("MISSING ") == 3
 
 
@@ -192,16 +178,14 @@ def test_session_fabricated_with_the_owner_public_key_is_reported_unannounced(
     op = Operator(tmp_path, owner)
     real = op.announced_run()
     # The host starts its own sealog with only the owner's public key and no policy.
-    fake = subprocess.run(
-        [*SEALOG, "run", "--owner", op.pub, "--store", op.store, "--keep-id", "k1", "--", "true"],
-        capture_output=True,
-        check=False,
+    fake = sealog_subprocess(
+        "run", "--owner", op.pub, "--store", op.store, "--keep-id", "k1", "--", "true"
     )
     assert fake.returncode == 0
     forged = next(p.stem for p in op.store.glob("*.seal") if not p.name.startswith(real))
-    assert sealog("verify", op.store, "--key", op.key).exit_code == 0  # each verifies alone
+    assert sealog("verify", op.store, "--key", op.key).returncode == 0  # each verifies alone
     verify = op.verify("--json")
-    assert verify.exit_code == 1
+    assert verify.returncode == 1
     report = json.loads(verify.stdout.splitlines()[-1])["transparency"]
     status = {s["session"]: s["status"] for s in report["sessions"]}
     assert status == {real: "announced", forged: "unannounced"}
@@ -248,7 +232,7 @@ def test_keep_refuses_a_bad_announcement_and_never_starts(tmp_path, owner, attac
     (refused,) = _sealed(op, "announce.refused")
     assert reason in refused["fields"]["reason"]
     # The session itself is intact and closed: the owner reads why the Keep stopped.
-    assert sealog("verify", op.store, "--key", op.key).exit_code == 0
+    assert sealog("verify", op.store, "--key", op.key).returncode == 0
 
 
 def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
@@ -261,7 +245,7 @@ def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
     assert events[-1]["code"] == "announce.timeout"
     # Never announced, but no workload ran: the owner's check says so and does not fail.
     verify = op.verify()
-    assert verify.exit_code == 0, verify.stdout
+    assert verify.returncode == 0, verify.stdout
     assert f"NOT-STARTED  {header.session_hex}" in verify.stdout
 
 
@@ -278,9 +262,9 @@ def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_pat
         path.unlink()
     shutil.rmtree(op.log.directory)
     shutil.copytree(before, op.log.directory)
-    assert op.verify().exit_code == 0  # without the head seen before, the rewind looks fine
+    assert op.verify().returncode == 0  # without the head seen before, the rewind looks fine
     verify = op.verify("--since", seen)
-    assert verify.exit_code == 1
+    assert verify.returncode == 1
     assert "rolled back" in verify.stderr
     assert first  # the remaining session is the announced one
 
@@ -304,7 +288,7 @@ def test_bad_transparency_arguments_are_one_line_and_exit_2(tmp_path, owner, arg
         op.key,
         *[str(op.log.directory) if a == "log" else a for a in args],
     )
-    assert done.exit_code == 2
+    assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -314,7 +298,7 @@ def test_announcing_a_session_the_store_does_not_hold_is_refused(tmp_path, owner
     op.store.mkdir()
     (op.store / "sealog-store").write_text("sealog store v1\n")
     done = sealog("audit", "announce", op.log.directory, op.store, "--session", "ab")
-    assert done.exit_code == 2
+    assert done.returncode == 2
     assert "no session matching 'ab'" in done.stderr
     assert op.log.size == 0
 
@@ -330,6 +314,6 @@ def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(tmp_path
     op.log.append(b"an entry slipped in before")
     op.log.append(entry)
     verify = op.verify()
-    assert verify.exit_code == 1
+    assert verify.returncode == 1
     assert f"UNPROVEN     {sid}" in verify.stdout
     assert "not consistent" in verify.stdout or "consistency" in verify.stdout
