@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import textwrap
 from dataclasses import replace
@@ -317,3 +318,18 @@ def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(tmp_path
     assert verify.returncode == 1
     assert f"UNPROVEN     {sid}" in verify.stdout
     assert "not consistent" in verify.stdout or "consistency" in verify.stdout
+
+
+def test_operator_stopping_a_waiting_keep_closes_its_session_cleanly(tmp_path, owner) -> None:
+    op = Operator(tmp_path, owner)
+    proc, header, marker, events = op.start()
+    proc.send_signal(signal.SIGTERM)
+    names = op.finish(proc, events)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not marker.exists()
+    assert "keep.ready" not in names
+    assert events[-1]["code"] == "announce.stopped"
+    assert events[-1]["signal"] == signal.SIGTERM
+    assert sealog("verify", op.store, "--key", op.key).returncode == 0  # closed, not truncated
+    verify = op.verify()
+    assert f"NOT-STARTED  {header.session_hex}" in verify.stdout

@@ -10,14 +10,16 @@ into the control folder as ``<session>.announce``. The Keep checks it with
 A bundle that fails the check (another Keep's, another session's, a forged or stale tree head)
 ends the session at once: the reason is sealed, the host sees ``keep.failed`` with the cause
 ``announce.refused``. No good bundle within the policy's ``announce_wait`` ends it with
-``announce.timeout``. Either way the workload never runs, and the session is closed cleanly so
-the owner can read why.
+``announce.timeout``, and SIGINT or SIGTERM while waiting with ``announce.stopped``. Either way
+the workload never runs, and the session is closed cleanly so the owner can read why.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ from sealog.seal._row import make_row
 from sealog.seal._vocabulary import (
     CONTROL_LOGGER,
     EVENT_ANNOUNCE_REFUSED,
+    EVENT_ANNOUNCE_STOPPED,
     EVENT_ANNOUNCE_TIMEOUT,
     EVENT_SESSION_ANNOUNCED,
     WARNING,
@@ -78,41 +81,74 @@ def await_announcement(
 
     Returns:
         None when the bundle was accepted and sealed; otherwise the exit status the run ends
-        with (:data:`STATUS_REFUSED` or :data:`STATUS_TIMEOUT`), the session already closed.
+        with (:data:`STATUS_REFUSED`, :data:`STATUS_TIMEOUT`, or 128+N when signal N stopped
+        the wait), the session already closed.
     """
     wait = policy.announce_wait.total_seconds()
     deadline = monotonic() + wait
     path = announcement_file(folder, header.session_hex)
-    host.emit("keep.announce_wanted", digest=header.digest.hex(), wait=int(wait))
-    while True:
-        try:
-            data = _read_regular(path)
-            bundle = None if data is None else AnnouncementBundle.from_json(data, source=path.name)
+    signals: list[int] = []
+    # Before asking: an operator may stop the Keep as soon as it sees the request.
+    previous = _catch_stop_signals(signals)
+    try:
+        host.emit("keep.announce_wanted", digest=header.digest.hex(), wait=int(wait))
+        while True:
+            if signals:
+                # The operator stopped the Keep while it waited: close the session cleanly.
+                name = signal.Signals(signals[0]).name
+                return _stop(
+                    sealed,
+                    host,
+                    EVENT_ANNOUNCE_STOPPED,
+                    128 + signals[0],
+                    f"stopped by {name} while waiting for the announcement: workload not started",
+                    signum=signals[0],
+                )
+            try:
+                data = _read_regular(path)
+                bundle = (
+                    None if data is None else AnnouncementBundle.from_json(data, source=path.name)
+                )
+                if bundle is not None:
+                    check_announcement(bundle, header, policy, now=clock())
+            except Error as exc:
+                reason = f"announcement refused: {exc}"
+                return _stop(sealed, host, EVENT_ANNOUNCE_REFUSED, STATUS_REFUSED, reason)
             if bundle is not None:
-                check_announcement(bundle, header, policy, now=clock())
-        except Error as exc:
-            return _stop(
-                sealed, host, EVENT_ANNOUNCE_REFUSED, STATUS_REFUSED, f"announcement refused: {exc}"
-            )
-        if bundle is not None:
-            _seal(
-                sealed,
-                f"session announced in the audit log (leaf {bundle.inclusion.leaf_index} "
-                f"of tree size {bundle.inclusion.tree_head.size})",
-                {"event": EVENT_SESSION_ANNOUNCED, "bundle": bundle.to_dict()},
-            )
-            sealed.flush()
-            host.emit("keep.announced")
-            return None
-        if monotonic() >= deadline:
-            return _stop(
-                sealed,
-                host,
-                EVENT_ANNOUNCE_TIMEOUT,
-                STATUS_TIMEOUT,
-                f"no session announcement within {int(wait)} s: workload not started",
-            )
-        sleep(_POLL)
+                _seal(
+                    sealed,
+                    f"session announced in the audit log (leaf {bundle.inclusion.leaf_index} "
+                    f"of tree size {bundle.inclusion.tree_head.size})",
+                    {"event": EVENT_SESSION_ANNOUNCED, "bundle": bundle.to_dict()},
+                )
+                sealed.flush()
+                host.emit("keep.announced")
+                return None
+            if monotonic() >= deadline:
+                return _stop(
+                    sealed,
+                    host,
+                    EVENT_ANNOUNCE_TIMEOUT,
+                    STATUS_TIMEOUT,
+                    f"no session announcement within {int(wait)} s: workload not started",
+                )
+            sleep(_POLL)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _catch_stop_signals(caught: list[int]) -> dict[int, Any]:
+    """Note SIGINT and SIGTERM in ``caught`` instead of dying; the handlers they replace.
+
+    Only the main thread can set handlers; elsewhere (an embedding program) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        s: signal.signal(s, lambda signum, _frame: caught.append(signum))
+        for s in (signal.SIGINT, signal.SIGTERM)
+    }
 
 
 def _read_regular(path: Path) -> bytes | None:
@@ -139,8 +175,16 @@ def _seal(sealed: SealedSession, message: str, fields: dict[str, Any]) -> None:
     )
 
 
-def _stop(sealed: SealedSession, host: HostChannel, code: str, status: int, reason: str) -> int:
+def _stop(
+    sealed: SealedSession,
+    host: HostChannel,
+    code: str,
+    status: int,
+    reason: str,
+    *,
+    signum: int | None = None,
+) -> int:
     _seal(sealed, reason, {"event": code, "reason": reason})
     sealed.close({"exit_code": status})
-    host.emit("keep.failed", code=code, status=status)
+    host.emit("keep.failed", code=code, status=status, signal=signum)
     return status

@@ -58,6 +58,7 @@ CAUSES = frozenset(
         "order.refused",
         "announce.refused",  # the announcement bundle failed the Keep's check
         "announce.timeout",  # no announcement bundle within the policy's announce_wait
+        "announce.stopped",  # SIGINT or SIGTERM while waiting for the announcement
     }
 )
 

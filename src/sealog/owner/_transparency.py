@@ -10,7 +10,7 @@ the owner compares, per Keep:
 ``unproven``     announced, but the session's sealed bundle does not prove that same entry;
 ``announced``    in both, and the sealed bundle proves the entry the log holds;
 ``not-started``  in the store without a sealed bundle, and the Keep sealed nothing but that it
-                 gave up waiting (timed out or refused): no workload ran.
+                 gave up waiting (timed out, refused or stopped): no workload ran.
 
 The log itself is checked first, as ``sealog audit verify`` does: every entry, the latest signed
 tree head, and consistency with a tree head the owner saw before (``since``).
@@ -40,6 +40,7 @@ from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._vocabulary import (
     CONTROL_LOGGER,
     EVENT_ANNOUNCE_REFUSED,
+    EVENT_ANNOUNCE_STOPPED,
     EVENT_ANNOUNCE_TIMEOUT,
     EVENT_SESSION_ANNOUNCED,
 )
@@ -52,7 +53,7 @@ UNANNOUNCED = "unannounced"
 UNPROVEN = "unproven"
 NOT_STARTED = "not-started"
 _FAILING = frozenset({MISSING, UNANNOUNCED, UNPROVEN})
-_GAVE_UP = frozenset({EVENT_ANNOUNCE_TIMEOUT, EVENT_ANNOUNCE_REFUSED})
+_GAVE_UP = frozenset({EVENT_ANNOUNCE_TIMEOUT, EVENT_ANNOUNCE_REFUSED, EVENT_ANNOUNCE_STOPPED})
 
 
 @dataclass(frozen=True)

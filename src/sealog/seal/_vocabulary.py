@@ -16,6 +16,7 @@ __all__ = [
     "DEBUG",
     "ERROR",
     "EVENT_ANNOUNCE_REFUSED",
+    "EVENT_ANNOUNCE_STOPPED",
     "EVENT_ANNOUNCE_TIMEOUT",
     "EVENT_CONTROL_POLICY",
     "EVENT_ORDER_REFUSED",
@@ -61,6 +62,7 @@ EVENT_RING_SEALED = "ring.sealed"
 EVENT_SESSION_ANNOUNCED = "session.announced"
 EVENT_ANNOUNCE_REFUSED = "announce.refused"
 EVENT_ANNOUNCE_TIMEOUT = "announce.timeout"
+EVENT_ANNOUNCE_STOPPED = "announce.stopped"
 
 #: The ``event`` field values of control records, each with what it means.
 SEALED_EVENTS: dict[str, str] = {
@@ -72,4 +74,5 @@ SEALED_EVENTS: dict[str, str] = {
     EVENT_SESSION_ANNOUNCED: "the session is in the audit log (the announcement bundle is sealed)",
     EVENT_ANNOUNCE_REFUSED: "the announcement bundle was refused (reason); no workload ran",
     EVENT_ANNOUNCE_TIMEOUT: "no announcement bundle within the policy's wait; no workload ran",
+    EVENT_ANNOUNCE_STOPPED: "SIGINT or SIGTERM while waiting for the announcement; no workload ran",
 }
