@@ -5,13 +5,17 @@ For an audit log already holding ENTRIES entries (default 100 and 1000), measure
 * ``announce_ms``: the operator's ``announce_session`` (look the session up, append, sign a tree
   head, build the proof), median of 20;
 * ``check_ms``: the Keep's ``check_announcement`` of the bundle it gets, median of 200;
-* ``bundle_bytes``: the bundle's size (what the Keep seals into its stream).
+* ``bundle_bytes``: the bundle's size (what the Keep seals into its stream);
+* ``keep_wait_ms``: with a real ``sealog run``, from the Keep's ``keep.announce_wanted`` to its
+  ``keep.announced`` when the operator appends at once (the Keep's own event times), median of 5:
+  what announcements add to a Keep's start beyond the operator's own reaction.
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,10 +28,12 @@ from sealog.audit import (
     AuditLog,
     SigningKey,
     announce_session,
+    announcement_file,
     check_announcement,
     parse_control_policy,
 )
-from sealog.seal import LaunchConfig, generate_owner_key
+from sealog.seal import LaunchConfig, generate_owner_key, read_session_header
+from sealog.seal._keys import write_key_pair
 from sealog.seal._writer import start_session
 from streams import none_evidence
 
@@ -66,9 +72,49 @@ def measure(entries: int) -> dict[str, float | int]:
         }
 
 
+def keep_wait(runs: int = 5) -> dict[str, float]:
+    waits = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        owner = generate_owner_key()
+        write_key_pair(owner, root / "owner")
+        log_key = SigningKey.generate()
+        log = AuditLog.init(root / "log", log_key)
+        policy = root / "policy.toml"
+        policy.write_text(
+            f'format = 1\naudit_log_key = "{log_key.public_key.to_text()}"\n'
+            "announce_sessions = true\napprovers = []\n[targets]\n"
+        )
+        control = root / "control"
+        control.mkdir()
+        for _ in range(runs):
+            proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "sealog", "run", "--owner", str(root / "owner.pub")),
+                    *("--store", str(root / "store"), "--control-policy", str(policy)),
+                    *("--control", str(control), "--", "true"),
+                ],
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stderr is not None
+            times = {}
+            for line in proc.stderr:
+                event = json.loads(line)
+                times[event["event"]] = event["time"]
+                if event["event"] == "keep.announce_wanted":
+                    sid = event["session"]
+                    header = read_session_header(root / "store" / f"{sid}.seal")
+                    announce_session(log, header).save(announcement_file(control, sid))
+            proc.wait()
+            waits.append(times["keep.announced"] - times["keep.announce_wanted"])
+    return {"keep_wait_ms": round(statistics.median(waits) * 1000, 1)}
+
+
 def main() -> None:
     for entries in [int(a) for a in sys.argv[1:]] or [100, 1000]:
         print(json.dumps(measure(entries)))
+    print(json.dumps(keep_wait()))
 
 
 if __name__ == "__main__":
