@@ -90,7 +90,9 @@ def strict_json(text: str | bytes, source: str) -> Any:
             text = text.decode("utf-8")
         if _depth(text) > MAX_DEPTH:
             raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant)
+        return json.loads(
+            text, object_pairs_hook=_no_duplicates, parse_constant=_refuse_constant
+        )
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise FormatError(f"{source}: not valid JSON ({exc})") from exc
 

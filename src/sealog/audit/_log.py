@@ -515,7 +515,9 @@ class AuditLog:
         return sth
 
 
-def _check_prefix(since: SignedTreeHead, key: VerifyKey, leaves: list[bytes], root: bytes) -> None:
+def _check_prefix(
+    since: SignedTreeHead, key: VerifyKey, leaves: list[bytes], root: bytes
+) -> None:
     """Step 5: a tree head seen before verifies and is proven a prefix of the log."""
     since.verify(key)
     if since.size > len(leaves):

@@ -29,6 +29,7 @@ from sealog.seal._vocabulary import SESSION_LOGGER
 __all__ = ["HostRules"]
 
 
+
 class HostRules:
     """Decides, record by record, what the host channel carries under one profile.
 

@@ -147,3 +147,4 @@ def load_session(spec: str, key: OwnerPrivateKey) -> tuple[str, list[Record], Ve
     (reader,) = readers(store_path, key, session)
     records = list(reader.read())
     return f"{store_path} session {reader.session}", records, reader.verdict()
+

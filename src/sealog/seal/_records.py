@@ -71,7 +71,9 @@ class ExceptionInfo:
                 (str(f[0]), _int(f[1]), str(f[2]), None if f[3] is None else str(f[3]))
                 for f in obj.get("frames", [])
             )
-            locals_ = tuple({str(k): str(v) for k, v in x.items()} for x in obj.get("locals", []))
+            locals_ = tuple(
+                {str(k): str(v) for k, v in x.items()} for x in obj.get("locals", [])
+            )
         except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
             raise FormatError("record: malformed exception frames") from exc
         message = obj.get("message")
