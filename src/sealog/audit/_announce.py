@@ -53,6 +53,7 @@ __all__ = [
 
 _ENTRY_DOMAIN = b"sealog/session-entry/v1\n"
 _EVIDENCE_DOMAIN = b"sealog/evidence/v1\n"
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: every start time has a date
 _FORMAT = "sealog-session/v1"
 _BUNDLE_FORMAT = "sealog-announce-bundle/v1"
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -121,12 +122,20 @@ class SessionAnnouncement:
             raise FormatError(
                 f"keep: expected letters, digits, '_', '.', ':' or '-', got {self.keep!r}"
             )
-        if self.started_ms < 0:
-            raise FormatError(f"started_ms: expected >= 0, got {self.started_ms}")
+        if not 0 <= self.started_ms <= _MAX_MS:
+            raise FormatError(f"started_ms: expected 0 to {_MAX_MS}, got {self.started_ms}")
 
     @classmethod
     def for_header(cls, header: Header) -> SessionAnnouncement:
-        """The announcement of the session ``header`` starts."""
+        """The announcement of the session ``header`` starts.
+
+        Raises:
+            FormatError: the header names no start time or a Keep id an entry cannot carry.
+        """
+        try:
+            started_ms = round(header.created * 1000)
+        except (OverflowError, ValueError) as exc:
+            raise FormatError(f"created: not a time: {header.created!r}") from exc
         return cls(
             session=header.session_hex,
             header_digest=header.digest,
@@ -134,7 +143,7 @@ class SessionAnnouncement:
             owner_key_id=header.launch.owner_key_id,
             profile_digest=header.profile_digest,
             evidence_digest=_evidence_digest(header),
-            started_ms=round(header.created * 1000),
+            started_ms=started_ms,
         )
 
     @property

@@ -19,7 +19,7 @@ tree head, and consistency with a tree head the owner saw before (``since``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,21 @@ def check_transparency(
         header = reader.header
         if header is None or header.launch.owner_key_id != owner_id:
             continue  # unreadable or not ours: the session's own verdict says so
-        ours = SessionAnnouncement.for_header(header)
+        try:
+            ours = SessionAnnouncement.for_header(header)
+        except FormatError:
+            # No Keep could have announced it (the log refuses such a Keep id); shown escaped.
+            found.append(
+                SessionPresence(
+                    ascii(header.keep_id),
+                    header.session_hex,
+                    UNANNOUNCED,
+                    _when(header.created),
+                    None,
+                    "in the store with a Keep id no announcement can carry",
+                )
+            )
+            continue
         seen.add(ours.header_digest)
         if ours.header_digest not in announced:
             if gave_up and only_sealog:
@@ -231,6 +245,14 @@ def check_transparency(
             )
     found.sort(key=lambda s: (s.keep, s.started, s.session))
     return TransparencyReport(verified, tuple(found), stored)
+
+
+def _when(seconds: float) -> datetime:
+    """A header's start time as a date, or the epoch when it names none (a forged header)."""
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.fromtimestamp(0, UTC)
 
 
 def _bundle_problem(
