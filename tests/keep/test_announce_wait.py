@@ -19,9 +19,11 @@ from sealog.audit import (
 )
 from sealog.host import Store
 from sealog.keep._announce import STATUS_REFUSED, STATUS_TIMEOUT, await_announcement
+from sealog.keep._control_channel import ControlChannel
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._session import SealedSession
 from sealog.owner import read_store
+from sealog.profile import builtin_profile
 from sealog.seal import LaunchConfig, OwnerPrivateKey
 from sealog.seal._writer import start_session
 from streams import none_evidence, plain_profile
@@ -128,3 +130,27 @@ def test_fifo_planted_as_the_announcement_file_does_not_hang_the_keep(tmp_path, 
     keep = Keep(tmp_path, owner_key, wait="1s")
     os.mkfifo(announcement_file(keep.folder, keep.header.session_hex))
     assert keep.wait() == STATUS_TIMEOUT
+
+
+def test_order_follower_leaves_announcement_bundles_in_the_control_folder_alone(
+    tmp_path, owner_key
+) -> None:
+    """Both share the folder: a bundle for the Keep's start is never taken for an order."""
+    keep = Keep(tmp_path, owner_key)
+    announce_session(keep.log, keep.header).save(
+        announcement_file(keep.folder, keep.header.session_hex)
+    )
+    sealed: list[object] = []
+    channel = ControlChannel(
+        keep.folder,
+        keep.policy,
+        keep_id="k1",
+        launch=(builtin_profile("production"), "production"),
+        switch=lambda profile, ref: None,
+        dump_ring=lambda: None,
+        seal=lambda level, message, fields: sealed.append(fields),
+        host=keep.host,
+    )
+    channel.poll()
+    assert sealed == []
+    assert keep.events() == []
