@@ -7,13 +7,18 @@ an entry that is not the one proven. Time is fixed (``NOW``); nothing reads the 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import tempfile
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from audithelp import NOW, Control, policy_text
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sealog.audit import (
     TREE_HEAD_SKEW,
@@ -28,8 +33,8 @@ from sealog.audit import (
     control_policy_digest,
     parse_control_policy,
 )
-from sealog.errors import FormatError, PolicyError
-from sealog.seal import Header, LaunchConfig, OwnerPrivateKey
+from sealog.errors import Error, FormatError, PolicyError
+from sealog.seal import Header, LaunchConfig, OwnerPrivateKey, generate_owner_key
 from sealog.seal._writer import start_session
 from streams import none_evidence
 
@@ -200,3 +205,41 @@ def test_announcement_not_in_the_log_is_refused(control: Control, owner_key) -> 
     bundle = AnnouncementBundle(ours, OrderInclusion(index, tuple(proof), sth))
     with pytest.raises(PolicyError, match="session announcement is not proven included"):
         check_announcement(bundle, header, control.policy, now=NOW)
+
+
+@functools.cache
+def _one_bundle() -> tuple[AnnouncementBundle, Header, str]:
+    """One logged announcement, built once for the property tests below."""
+    log_key = SigningKey.generate()
+    log = AuditLog.init(Path(tempfile.mkdtemp()) / "log", log_key, clock=lambda: NOW)
+    for i in range(5):  # a proof with a few hashes in it
+        log.append(f"entry {i}".encode())
+    header = _header(generate_owner_key())
+    policy = policy_text(log_key, {"alice": SigningKey.generate()}, {"incident": (1, "1h")})
+    return announce_session(log, header), header, policy
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_flipped_bit_in_a_bundle_is_refused_or_changes_nothing(data: st.DataObject) -> None:
+    """A host flips one bit of the bundle it hands over: the Keep refuses it, unless the flip
+    lands where it changes no value (base64's unused bits): then it is the same bundle."""
+    bundle, header, text = _one_bundle()
+    policy = parse_control_policy(text)
+    raw = bytearray(bundle.to_json().encode())
+    bit = data.draw(st.integers(0, len(raw) * 8 - 1))
+    raw[bit // 8] ^= 1 << (bit % 8)
+    try:
+        flipped = AnnouncementBundle.from_json(bytes(raw))
+        check_announcement(flipped, header, policy, now=NOW)
+    except Error:
+        return
+    assert flipped == bundle
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_arbitrary_input_never_escapes_as_anything_but_format_error(data: bytes) -> None:
+    for parse in (AnnouncementBundle.from_json, SessionAnnouncement.from_entry_bytes):
+        with contextlib.suppress(FormatError):
+            parse(data)
