@@ -182,7 +182,7 @@ def audit_verify(directory: Path, since_path: Path | None, log_key_path: Path | 
 @click.argument("directory", type=_PATH)
 @guarded
 def audit_show(directory: Path) -> None:
-    """List the log's entries (change orders) in a table."""
+    """List the log's entries (change orders, session announcements) in a table."""
     log = AuditLog.open(directory)
     sth = log.tree_head()
     table = Table(title=f"audit log {directory} ({log.size} entries)")
