@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from sealog.audit import AuditLog, SigningKey, announce_session
 from sealog.host import Store
 from sealog.keep._session import SealedSession
@@ -26,23 +24,18 @@ def _session(store: Path, owner: OwnerPrivateKey, keep: str, created: float | No
     return header
 
 
-@pytest.mark.parametrize(
-    ("keep", "created"),
-    [("k1\nANNOUNCED    forged", None), ("\x1b[32mk1", None), ("k1", 1e300)],
-    ids=["newline-in-keep-id", "ansi-escape-in-keep-id", "start-time-beyond-any-date"],
-)
 def test_forged_header_that_no_log_entry_can_carry_is_unannounced_not_a_crash(
-    tmp_path, owner_key, keep, created
+    tmp_path, owner_key
 ) -> None:
+    """A host forges a session whose start time lies beyond any date: reported, no traceback.
+    (A Keep id with line ends or escapes no longer parses as a header at all.)"""
     store = tmp_path / "store"
-    _session(store, owner_key, keep, created)
+    _session(store, owner_key, "k1", 1e300)
     log = AuditLog.init(tmp_path / "log", SigningKey.generate())
     report = check_transparency(store, owner_key, tmp_path / "log")
     (found,) = report.sessions
     assert found.status == "unannounced"
     assert not report.ok
-    assert "\n" not in found.keep
-    assert "\x1b" not in found.keep
     assert log.size == 0
 
 

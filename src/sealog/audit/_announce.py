@@ -38,7 +38,7 @@ from sealog.audit._merkle import leaf_hash
 from sealog.audit._orders import OrderInclusion, _fields, _typed, _unb64, format_time
 from sealog.audit._policy import ControlPolicy
 from sealog.errors import FormatError, PolicyError
-from sealog.seal._header import Header
+from sealog.seal import Header, check_keep_id
 
 __all__ = [
     "ANNOUNCE_SUFFIX",
@@ -58,7 +58,6 @@ _FORMAT = "sealog-session/v1"
 _BUNDLE_FORMAT = "sealog-announce-bundle/v1"
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_KEEP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{16,64}$")
 _FIELDS = {
     "evidence_digest",
@@ -117,11 +116,7 @@ class SessionAnnouncement:
             raise FormatError(
                 f"owner_key_id: expected 16 to 64 hex digits, got {self.owner_key_id!r}"
             )
-        if not _KEEP.fullmatch(self.keep):
-            # Keep ids are printed by the owner's check: no spaces, line ends or escapes.
-            raise FormatError(
-                f"keep: expected letters, digits, '_', '.', ':' or '-', got {self.keep!r}"
-            )
+        check_keep_id(self.keep)  # printed by the owner's check: the one safe alphabet
         if not 0 <= self.started_ms <= _MAX_MS:
             raise FormatError(f"started_ms: expected 0 to {_MAX_MS}, got {self.started_ms}")
 

@@ -73,9 +73,7 @@ class Store:
 
     root: Path
     #: open events files, one per live session (appending must not cost an open() per event).
-    _events: dict[str, TextIO] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
+    _events: dict[str, TextIO] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def create(cls, root: Path) -> Store:

@@ -141,7 +141,9 @@ class _Relay:
         """Seal the workload's flight recorder, shaped by the ring's own rules."""
         rules = self.profile.ring or self.profile.owner
         shaper = Shaper(rules)
-        shaped = [r for r in (shaper.shape(row) for row in self._checked(rows)) if r is not None]
+        shaped = [
+            r for r in (shaper.shape(row) for row in self._checked(rows)) if r is not None
+        ]
         note = make_row(
             time.time(),
             30,
