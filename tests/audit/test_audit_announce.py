@@ -243,3 +243,13 @@ def test_arbitrary_input_never_escapes_as_anything_but_format_error(data: bytes)
     for parse in (AnnouncementBundle.from_json, SessionAnnouncement.from_entry_bytes):
         with contextlib.suppress(FormatError):
             parse(data)
+
+
+def test_tree_head_older_than_the_policy_allows_is_refused(control: Control, owner_key) -> None:
+    """With max_tree_head_age set, an announcement's head obeys it as an order's does."""
+    header = _header(owner_key)
+    bundle = announce_session(control.log, header)
+    strict = replace(control.policy, max_tree_head_age=timedelta(seconds=30))
+    check_announcement(bundle, header, strict, now=NOW + timedelta(seconds=30))
+    with pytest.raises(PolicyError, match="31s old, older than the 30s"):
+        check_announcement(bundle, header, strict, now=NOW + timedelta(seconds=31))

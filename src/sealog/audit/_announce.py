@@ -36,7 +36,7 @@ from sealog.audit._inclusion import check_included
 from sealog.audit._log import AuditLog, SignedTreeHead
 from sealog.audit._merkle import leaf_hash
 from sealog.audit._orders import OrderInclusion, _fields, _typed, _unb64, format_time
-from sealog.audit._policy import ControlPolicy
+from sealog.audit._policy import ControlPolicy, format_duration
 from sealog.errors import FormatError, PolicyError
 from sealog.seal import Header, check_keep_id
 
@@ -305,7 +305,8 @@ def check_announcement(
        field of :meth:`SessionAnnouncement.for_header` (a bundle for another Keep or another
        session of the same Keep is refused);
     2. the tree head is fresh: not older than the session's start, nor later than ``now``, each
-       give or take :data:`TREE_HEAD_SKEW` (an old tree head cannot hold an entry made after it);
+       give or take :data:`TREE_HEAD_SKEW` (an old tree head cannot hold an entry made after it),
+       and not older than the policy's ``max_tree_head_age`` when it sets one;
     3. the tree head's signature verifies with the policy's ``audit_log_key``;
     4. the inclusion proof shows the announcement's entry at its leaf index under that head.
 
@@ -338,6 +339,12 @@ def check_announcement(
         raise PolicyError(
             f"audit log tree head of {format_time(sth.time)} is older than the session "
             f"(started {format_time(ours.started)}): stale"
+        )
+    age = now.astimezone(UTC) - sth.time
+    if policy.max_tree_head_age is not None and age > policy.max_tree_head_age:
+        raise PolicyError(
+            f"audit log tree head is {int(age.total_seconds())}s old, older than the "
+            f"{format_duration(policy.max_tree_head_age)} the control policy allows"
         )
     if sth.time > now.astimezone(UTC) + TREE_HEAD_SKEW:
         raise PolicyError(
