@@ -146,7 +146,7 @@ def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, 
     assert names.index("keep.announced") < names.index("keep.ready")
     (sealed,) = _sealed(op, "session.announced")
     assert sealed["fields"]["bundle"]["announcement"]["session"] == header.session_hex
-    verify = op.verify("--since", op.log.directory / "sth.json")
+    verify = op.verify("--log-since", op.log.directory / "sth.json")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert f"ANNOUNCED    {header.session_hex}" in verify.stdout
 
@@ -264,7 +264,7 @@ def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_pat
     shutil.rmtree(op.log.directory)
     shutil.copytree(before, op.log.directory)
     assert op.verify().returncode == 0  # without the head seen before, the rewind looks fine
-    verify = op.verify("--since", seen)
+    verify = op.verify("--log-since", seen)
     assert verify.returncode == 1
     assert "rolled back" in verify.stderr
     assert first  # the remaining session is the announced one
@@ -274,8 +274,8 @@ def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_pat
     ("args", "message"),
     [
         (["--audit-log", "no-such-log"], "no such audit log folder"),
-        (["--since", "sth.json"], "--since and --log-key go with --audit-log"),
-        (["--audit-log", "log", "--session", "ab"], "drop --session"),
+        (["--log-since", "sth.json"], "--log-since and --log-key go with --audit-log"),
+        (["--audit-log", "log", "--session", "ab"], "drop --session, --since and --until"),
     ],
 )
 def test_bad_transparency_arguments_are_one_line_and_exit_2(tmp_path, owner, args, message) -> None:

@@ -160,7 +160,7 @@ def _print_records(reader: SessionReader, console: Console, min_level: int, as_j
     help="Audit log folder: name sessions announced but missing, or present but unannounced.",
 )
 @click.option(
-    "--since",
+    "--log-since",
     "since_path",
     type=_PATH,
     help="With --audit-log: a tree head seen before (a copy of sth.json); the log must extend it.",
@@ -183,14 +183,16 @@ def verify(
     audit_log: Path | None,
     since_path: Path | None,
     log_key_path: Path | None,
+    selection: StreamSelection,
 ) -> None:
     """Verify every session: exit 0 only when all are intact and closed (and, when asked,
     attested as required and announced in the audit log), 1 on any integrity, attestation or
     transparency failure, 2 on bad input."""
     if audit_log is None and (since_path is not None or log_key_path is not None):
-        raise FormatError("--since and --log-key go with --audit-log")
-    if audit_log is not None and session is not None:
-        raise FormatError("--audit-log checks the whole store: drop --session")
+        raise FormatError("--log-since and --log-key go with --audit-log")
+    if audit_log is not None and (session or selection.since or selection.until):
+        # A part of the store would make every announced session outside it look deleted.
+        raise FormatError("--audit-log checks whole Keeps: drop --session, --since and --until")
     key = OwnerPrivateKey.load(key_path)
     policy = load_appraisal_policy(
         require_profile, require_tee, trust_roots, allow_debug_tee, allow_unattested
@@ -200,7 +202,9 @@ def verify(
     report = None
     if audit_log is not None:
         # First: it also judges a store the host emptied, which verify_store refuses.
-        report = check_transparency(store, key, audit_log, since=since, log_key=log_key)
+        report = check_transparency(
+            store, key, audit_log, since=since, log_key=log_key, keep=selection.keep
+        )
     verdicts = (
         [] if report and not report.stored else verify_store(store, key, session, require=policy)
     )

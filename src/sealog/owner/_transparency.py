@@ -128,6 +128,7 @@ def check_transparency(
     *,
     since: SignedTreeHead | None = None,
     log_key: VerifyKey | None = None,
+    keep: str | None = None,
 ) -> TransparencyReport:
     """Compare a store's sessions with the sessions announced in an audit log.
 
@@ -145,6 +146,7 @@ def check_transparency(
         log_dir: the audit log folder.
         since: a tree head of this log seen before; the log must extend it.
         log_key: the log key the owner trusts (default: the folder's ``log.pub``).
+        keep: only this Keep's sessions (a store pulled from a ``nats://`` source for one Keep).
 
     Returns:
         The report; check :attr:`TransparencyReport.ok`.
@@ -164,7 +166,7 @@ def check_transparency(
             entry = SessionAnnouncement.from_entry_bytes(data)
         except FormatError:
             continue  # a change order, or another kind of entry
-        if entry.owner_key_id == owner_id:
+        if entry.owner_key_id == owner_id and keep in (None, entry.keep):
             announced.setdefault(entry.header_digest, (index, entry))
     # Step 3.
     found: list[SessionPresence] = []
@@ -187,6 +189,8 @@ def check_transparency(
         header = reader.header
         if header is None or header.launch.owner_key_id != owner_id:
             continue  # unreadable or not ours: the session's own verdict says so
+        if keep is not None and header.keep_id != keep:
+            continue
         try:
             ours = SessionAnnouncement.for_header(header)
         except FormatError:
