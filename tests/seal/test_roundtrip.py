@@ -12,6 +12,7 @@ import io
 import logging
 import math
 import os
+import random
 import tempfile
 import threading
 import traceback
@@ -142,8 +143,10 @@ def test_unicode_and_emoji_survive(tmp_path, owner_key) -> None:
 
 
 def test_very_long_messages_span_several_padded_frames(tmp_path, owner_key) -> None:
-    long_a = "".join(f"{i:06d}-" for i in range(4000))  # 28,000 characters
-    long_b = "é🙂" * 9000  # multi-byte, 54,000 bytes of UTF-8
+    # Random text: padded streams are compressed, and repetitive text would fit in one frame.
+    rng = random.Random(7)
+    long_a = "".join(rng.choice("0123456789abcdef-") for _ in range(28_000))
+    long_b = "".join(rng.choice("é🙂жñ") for _ in range(18_000))  # multi-byte UTF-8
     with sealed_logger(tmp_path / "st", owner_key, "production") as (log, _):
         log.warning(long_a)
         log.error("b: %s", long_b)
@@ -151,7 +154,7 @@ def test_very_long_messages_span_several_padded_frames(tmp_path, owner_key) -> N
     got = [r.message for r in owner_reads(tmp_path / "st", owner_key)]
     assert got == [long_a, f"b: {long_b}", "short after"]
     sizes = frame_sizes(tmp_path / "st")
-    assert len(sizes) > 20  # the records could not fit in fewer 4 KiB frames
+    assert len(sizes) > 5  # the records could not fit in fewer 4 KiB frames
     assert set(sizes) == {4096 + 28}  # padded: every frame has the same size
 
 

@@ -8,6 +8,9 @@ Inside a session, the data of consecutive frames forms one byte stream of *batch
 A batch may span frames (padded frames have a fixed capacity). Rows are JSON arrays rather than
 objects because the encoder runs once per batch in the Keep, and positional rows are about a
 third smaller and faster to encode and parse than keyed objects.
+
+In padded sessions the byte stream is compressed (zstd) and rows may be compacted (message
+rebuilt from its template): see ``_compress.py``. :class:`RecordDecoder` reads both.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sealog.errors import FormatError
+from sealog.seal._compress import ZSTD_MAGIC, StreamDecompressor, expand_row
 from sealog.seal._row import Row, make_row
 
 __all__ = ["ExceptionInfo", "Record", "RecordDecoder", "encode_batch", "level_name"]
@@ -226,11 +230,14 @@ class RecordDecoder:
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._start = bytearray()  # a session's first bytes, until compression is known
+        self._zstd: StreamDecompressor | None = None
+        self._plain = False
 
     @property
     def pending(self) -> int:
         """Bytes of an incomplete batch still waiting for the next frame."""
-        return len(self._buf)
+        return len(self._buf) + len(self._start)
 
     def feed(self, data: bytes, seq: int = -1) -> Iterator[Record]:
         """Add one frame's data; yield every record completed by it.
@@ -238,7 +245,21 @@ class RecordDecoder:
         Raises:
             FormatError: a batch inside authenticated data is malformed.
         """
-        self._buf += data
+        if self._zstd is not None:
+            self._buf += self._zstd.feed(data)
+        elif self._plain:
+            self._buf += data
+        else:
+            self._start += data
+            if len(self._start) < len(ZSTD_MAGIC):
+                return
+            if self._start.startswith(ZSTD_MAGIC):
+                self._zstd = StreamDecompressor()
+                self._buf += self._zstd.feed(bytes(self._start))
+            else:
+                self._plain = True
+                self._buf += self._start
+            self._start = bytearray()
         while len(self._buf) >= _LEN.size:
             (n,) = _LEN.unpack_from(self._buf)
             if len(self._buf) < _LEN.size + n:
@@ -252,4 +273,5 @@ class RecordDecoder:
             if not isinstance(rows, list):
                 raise FormatError("record batch is not a list")
             for row in rows:
-                yield Record.from_row(row, seq)
+                compact = isinstance(row, list) and len(row) == 8 and row[4] is None
+                yield Record.from_row(expand_row(row) if compact else row, seq)
