@@ -116,7 +116,7 @@ def test_builtin_text_writes_every_key_out(name: str) -> None:
     doc = tomllib.loads(builtin_text(name))
     assert {"format", "name", "stage", "description", "host", "trace"} <= set(doc)
     assert {"owner", "host_rules", "stream"} <= set(doc)
-    assert len(doc["stream"]) == 7
+    assert len(doc["stream"]) == 11
     assert len(doc["owner"]) == 6
     assert len(doc["lines"]) == 5
     assert "#" in builtin_text(name)

@@ -41,7 +41,8 @@ MINIMAL_CANONICAL = (
         '"owner":' + _DEFAULT_DEST + ',"production_secrets":false,"reveal_secrets":false,'
         '"ring":null,"ring_records":0,"stage":"production","stream":{"bucket":4096,'
         '"checkpoint_every":32,"cover_traffic":false,"epoch_frames":64,"flush_interval":1.0,'
-        '"max_backlog":4194304,"padding":false},"trace":false}'
+        '"max_backlog":4194304,"overflow":"drop","pad_multiple":1,"padding":false,"step_hold":60.0,'
+        '"step_levels":[1]},"trace":false}'
     ).encode()
 )
 
@@ -201,6 +202,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
             "checkpoint_every": draw(st.integers(1, 10_000)),
             "epoch_frames": draw(st.integers(1, 10_000)),
             "max_backlog": draw(st.integers(bucket, 1 << 30)),
+            "pad_multiple": draw(st.integers(1, 1000)),
         },
     }
     if draw(st.booleans()):
@@ -226,6 +228,8 @@ _DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 32,
     "epoch_frames": 64,
     "max_backlog": 4 * 1024 * 1024,
+    "overflow": "drop",
+    "pad_multiple": 1,
 }
 
 
@@ -346,6 +350,7 @@ def _mutations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     variant("stream.checkpoint_every", ("stream", "checkpoint_every"), s["checkpoint_every"] + 1)
     variant("stream.epoch_frames", ("stream", "epoch_frames"), s["epoch_frames"] + 1)
     variant("stream.max_backlog", ("stream", "max_backlog"), s["max_backlog"] + 1)
+    variant("stream.pad_multiple", ("stream", "pad_multiple"), s["pad_multiple"] + 1)
     variant(
         "stream.bucket",
         ("stream", "bucket"),

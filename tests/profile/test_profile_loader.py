@@ -12,6 +12,7 @@ from sealog.profile import (
     SOURCES,
     Destination,
     HostClear,
+    Overflow,
     Stage,
     StreamSettings,
     TracebackMode,
@@ -384,3 +385,38 @@ def test_profiles_are_frozen() -> None:
     profile = parse_profile(MINIMAL, source="x")
     with pytest.raises(AttributeError):
         profile.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("stream", "path"),
+    [
+        ('overflow = "burst"', "stream.overflow"),
+        ('overflow = "step"\nstep_levels = [1]', "stream.step_levels"),
+        ('overflow = "step"\nstep_levels = [2, 4]', "stream.step_levels"),
+        ('overflow = "step"\nstep_levels = [1, 4, 4]', "stream.step_levels"),
+        ('overflow = "step"\nstep_levels = [1, 65]', "stream.step_levels[1]"),
+        ('overflow = "step"\nstep_levels = []', "stream.step_levels"),
+        ('overflow = "step"\nstep_levels = [1, 2]\nstep_hold = 2.5', "stream.step_hold"),
+        ('overflow = "step"\nstep_levels = [1, 2]\nstep_hold = 0', "stream.step_hold"),
+        ("pad_multiple = 0", "stream.pad_multiple"),
+        ("pad_multiple = 65537", "stream.pad_multiple"),
+        ("pad_multiple = true", "stream.pad_multiple"),
+    ],
+)
+def test_a_mistyped_overflow_policy_is_refused_never_replaced_by_a_default(
+    stream: str, path: str
+) -> None:
+    """A typo in how the stream overflows must not silently change what the host learns."""
+    assert f": {path}: " in refused(MINIMAL + f"[stream]\n{stream}\n")
+
+
+def test_step_policy_with_a_ladder_and_a_whole_hold_is_read() -> None:
+    profile = parse_profile(
+        MINIMAL + '[stream]\noverflow = "step"\nstep_levels = [1, 2, 8]\nstep_hold = 30\n'
+        "pad_multiple = 16\n",
+        source="x",
+    )
+    assert profile.stream.overflow is Overflow.STEP
+    assert profile.stream.step_levels == (1, 2, 8)
+    assert profile.stream.step_hold == 30.0
+    assert profile.stream.pad_multiple == 16

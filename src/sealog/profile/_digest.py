@@ -62,6 +62,10 @@ def _stream(stream: StreamSettings) -> dict[str, Any]:
         "checkpoint_every": int(stream.checkpoint_every),
         "epoch_frames": int(stream.epoch_frames),
         "max_backlog": int(stream.max_backlog),
+        "overflow": stream.overflow.value,
+        "step_levels": [int(x) for x in stream.step_levels],
+        "step_hold": float(stream.step_hold),
+        "pad_multiple": int(stream.pad_multiple),
     }
 
 

@@ -29,11 +29,13 @@ from sealog.profile._model import (
     HostClear,
     LinePattern,
     LineSettings,
+    Overflow,
     Profile,
     Stage,
     StreamSettings,
     TracebackMode,
 )
+from sealog.profile._overflow_keys import overflow_settings
 
 __all__ = [
     "builtin_names",
@@ -82,6 +84,10 @@ _STREAM_KEYS = (
     "checkpoint_every",
     "epoch_frames",
     "max_backlog",
+    "overflow",
+    "step_levels",
+    "step_hold",
+    "pad_multiple",
 )
 
 _LINES_KEYS = ("stdout", "stderr", "understand", "group_lines", "group_bytes", "patterns")
@@ -91,7 +97,7 @@ BUCKET_MIN = 256
 BUCKET_MAX = 1024 * 1024
 FLUSH_INTERVAL_MAX = 3600.0
 
-_E = TypeVar("_E", Stage, HostClear, TracebackMode)
+_E = TypeVar("_E", Stage, HostClear, TracebackMode, Overflow)
 
 
 def _shown(value: object) -> str:
@@ -293,6 +299,7 @@ class _Reader:
             max_backlog=get(
                 "max_backlog", lambda v, p: self.integer(v, p, low=bucket), default.max_backlog
             ),
+            **overflow_settings(self, data, default),
         )
         if settings.cover_traffic and not settings.padding:
             # Constant-rate frames of varying size still tell the host how much was logged.

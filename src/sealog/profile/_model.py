@@ -20,6 +20,7 @@ __all__ = [
     "HostClear",
     "LinePattern",
     "LineSettings",
+    "Overflow",
     "Profile",
     "Stage",
     "StreamSettings",
@@ -69,6 +70,13 @@ class TracebackMode(StrEnum):
     NONE = "none"  # type only
 
 
+class Overflow(StrEnum):
+    """What a constant-rate stream does when its backlog cannot drain in time."""
+
+    DROP = "drop"  # one rate; past the backlog bound records are dropped and counted
+    STEP = "step"  # the rate moves between a few fixed levels, each held a minimum time
+
+
 class HostClear(StrEnum):
     """What the host channel carries in clear."""
 
@@ -114,6 +122,15 @@ class StreamSettings:
         epoch_frames: frames per key epoch; the key ratchets forward after that many.
         max_backlog: bytes of sealed-but-unsent records held inside the Keep before records are
             dropped and counted (only bites under cover traffic, where capacity is fixed).
+        overflow: what happens when the backlog cannot drain at the base rate (cover traffic
+            only): ``drop`` keeps the rate constant and drops past ``max_backlog``, counted
+            exactly; ``step`` also moves the rate between ``step_levels``, each level held for
+            ``step_hold`` seconds at least (docs/performance.md says what each tells the host).
+        step_levels: the rate ladder for ``step``: frames per interval at each level, from 1 up.
+        step_hold: seconds a rate level is held before it may change (a whole number of
+            intervals).
+        pad_multiple: a session under cover traffic ends with a frame count that is a multiple
+            of this (the closing frame included), so its end tells the host only that count.
     """
 
     bucket: int = 4096
@@ -123,6 +140,10 @@ class StreamSettings:
     checkpoint_every: int = 32
     epoch_frames: int = 64
     max_backlog: int = 4 * 1024 * 1024
+    overflow: Overflow = Overflow.DROP
+    step_levels: tuple[int, ...] = (1,)
+    step_hold: float = 60.0
+    pad_multiple: int = 1
 
 
 @dataclass(frozen=True)
