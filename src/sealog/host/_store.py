@@ -58,6 +58,23 @@ class SessionFile:
             self._index.flush()
             self._index_flushed = now
 
+    def fileno(self) -> int:
+        """The ``.seal`` file's descriptor, opened for appending (a helper process may append
+        frames to it: see :meth:`encode_frame`, :meth:`frame_written`)."""
+        return self._fd
+
+    def encode_frame(self, payload: bytes) -> bytes:
+        """Exactly the bytes :meth:`write_frame` appends for ``payload``."""
+        return encode_entry(payload)
+
+    def frame_written(self, size: int, when: float) -> None:
+        """Note a frame of ``size`` bytes that a helper appended at unix time ``when``."""
+        self._index.write(f"{size} {when:.6f}\n")
+        now = time.monotonic()
+        if now - self._index_flushed >= 1.0:
+            self._index.flush()
+            self._index_flushed = now
+
     def close(self) -> None:
         """Make the file durable and release it."""
         if self._fd >= 0:

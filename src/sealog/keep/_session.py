@@ -1,18 +1,24 @@
 """A live sealed session inside the Keep: batching, the emission rhythm, backlog and drops.
 
 Callers hand over rows (:meth:`SealedSession.submit`): an append to a deque, no system call and
-no cryptography. A background thread wakes every ``flush_interval`` (or when a batch is full),
-shapes the rows for the owner, encodes them as one batch and seals frames.
+no cryptography. Rows are then *packed* (shaped for the owner, admitted one by one into the
+backlog, encoded and, in padded sessions, compressed) and *emitted* (sealed into frames).
 
-Two rhythms (docs/runtime.md explains the choice):
+Two rhythms (see docs/runtime.md and docs/performance.md):
 
 * without cover traffic, a record at ERROR or above is sealed and written before the logging
   call returns, and other records leave at the next interval or when a batch fills;
-* with cover traffic, exactly one frame of the profile's bucket size leaves per interval, data or
-  cover, and nothing else ever does: an ERROR waits for the next tick inside the Keep, so the
-  host cannot tell that it happened. Capacity is then ``bucket / interval``; beyond it, records
-  wait in a bounded backlog, and past that they are dropped and *counted*: the counts are sealed
-  into the stream as a ``sealog`` record as soon as there is room.
+* with cover traffic, frames of the profile's bucket size leave on a fixed schedule, data or
+  cover, and nothing else ever does: an ERROR waits inside the Keep for the next frame. Two
+  threads do the work: the *packer* wakes several times per interval and when rows pile up;
+  the *emitter* only takes bytes that are already encoded. Under ``sealog run`` it seals each
+  frame half an interval early and a helper process writes it at its due time
+  (``_timed_writer.py``); in-process it writes a frame sealed one interval earlier. Either
+  way, when a frame leaves does not depend on how much was logged. Past the backlog's bound,
+  records are dropped and counted exactly (by record number) in sealed notes; under
+  ``overflow = "step"`` the rate also moves along the profile's ladder.
+
+The session ends with a frame count that is a multiple of the profile's ``pad_multiple``.
 """
 
 from __future__ import annotations
@@ -21,20 +27,23 @@ import collections
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from sealog.keep._backlog import Backlog, session_note
+from sealog.keep._rate import next_level
 from sealog.keep._shape import Shaper
-from sealog.profile._model import Destination, StreamSettings
+from sealog.keep._timed_writer import TimedWriter
+from sealog.profile._model import Destination, Overflow, StreamSettings
 from sealog.seal._frames import FrameSealer
-from sealog.seal._records import encode_batch
-from sealog.seal._row import Row, make_row
-from sealog.seal._vocabulary import ERROR, INFO, SESSION_LOGGER, WARNING
+from sealog.seal._row import Row
+from sealog.seal._vocabulary import ERROR, INFO
 
-__all__ = ["FrameSink", "SealedSession"]
+__all__ = ["AppendSink", "FrameSink", "SealedSession"]
 
-_BATCH_ROWS = 4096  # wake the sealer when this many rows wait: bounds memory, not latency
-_MAX_QUEUED = 4 * _BATCH_ROWS  # past this, the submitting thread drains the queue itself
+_BATCH_ROWS = 4096  # wake the packer when this many rows wait: bounds memory, not latency
+_MAX_QUEUED = 4 * _BATCH_ROWS  # past this, the submitting thread packs the queue itself
 _MAX_UNPADDED = 256 * 1024  # largest unpadded frame's data
+_PACKS_PER_INTERVAL = 4  # the packer's wake-ups per interval under cover traffic
 
 
 class FrameSink(Protocol):
@@ -47,16 +56,34 @@ class FrameSink(Protocol):
         """No more frames will come."""
 
 
+@runtime_checkable
+class AppendSink(Protocol):
+    """A sink whose frames are appended to a file descriptor (the store's session file): a
+    helper process can then write them at their due time (:class:`TimedWriter`)."""
+
+    def fileno(self) -> int:
+        """The descriptor frames are appended to."""
+
+    def encode_frame(self, payload: bytes) -> bytes:
+        """The bytes appended for one frame."""
+
+    def frame_written(self, size: int, when: float) -> None:
+        """A helper appended a frame of ``size`` at unix time ``when``."""
+
+
 class SealedSession:
     """Seals rows into frames for one session.
 
     Args:
         sealer: the session's frame sealer.
         sink: where frames go.
-        owner: the owner destination's rules (applied when rows are sealed).
+        owner: the owner destination's rules (applied when rows are packed).
         stream: the profile's stream settings.
-        clock: monotonic clock (injected for tests).
-        start: start the background emitter (tests may drive :meth:`tick` by hand).
+        clock: monotonic clock of the emission schedule (injected for tests).
+        start: start the background threads (tests may drive :meth:`tick` by hand).
+        timed: under cover traffic, with the system's monotonic clock and a sink that appends
+            to a file, have a helper process write each frame at its due time (``sealog run``:
+            see ``_timed_writer.py``).
     """
 
     def __init__(
@@ -68,6 +95,7 @@ class SealedSession:
         *,
         clock: Callable[[], float] = time.monotonic,
         start: bool = True,
+        timed: bool = False,
     ) -> None:
         self._sealer = sealer
         self._sink = sink
@@ -75,21 +103,62 @@ class SealedSession:
         self._stream = stream
         self._cover = stream.cover_traffic
         self._capacity = sealer.capacity or _MAX_UNPADDED
+        self._backlog = Backlog(
+            stream.max_backlog if self._cover else None, compress=stream.padding
+        )
         self._queue: collections.deque[Row] = collections.deque()
-        self._pending = bytearray()
-        self._lock = threading.Lock()
+        self._pack_lock = threading.Lock()
+        self._seal_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._clock = clock
-        self.records = 0
-        self.dropped = 0
-        self._dropped_unreported = 0
+        self._levels = stream.step_levels if stream.overflow is Overflow.STEP else (1,)
+        self._hold = max(1, round(stream.step_hold / stream.flush_interval))
+        self._level = 0
+        self._hold_ticks = 0
         self.frames = 0
         self.closed = False
-        self._thread: threading.Thread | None = None
+        self._ahead: bytes | None = None  # the next scheduled frame, sealed, not yet written
+        self._threads: list[threading.Thread] = []
+        self._writer: TimedWriter | None = None
+        if (
+            start
+            and timed
+            and self._cover
+            and clock is time.monotonic
+            and isinstance(sink, AppendSink)
+        ):
+            self._writer = TimedWriter(sink.fileno(), sink.frame_written)
+            self._append = sink
+        self._helper = self._writer
         if start:
-            self._thread = threading.Thread(target=self._run, name="sealog-sealer", daemon=True)
-            self._thread.start()
+            emit = self._emit_loop if self._writer is None else self._send_loop
+            targets = (self._pack_loop, emit) if self._cover else (self._plain_loop,)
+            for target in targets:
+                thread = threading.Thread(target=target, name="sealog-sealer", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    # -- what callers and the closing record read ----------------------------------------
+    @property
+    def records(self) -> int:
+        """Rows sealed or waiting to be (the session's own notes included)."""
+        return self._backlog.admitted
+
+    @property
+    def dropped(self) -> int:
+        """Rows dropped because the backlog was full."""
+        return self._backlog.dropped
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes waiting inside the Keep for room in frames."""
+        return self._backlog.size
+
+    @property
+    def level(self) -> int:
+        """Frames per interval at the moment (1 unless ``overflow = "step"`` stepped up)."""
+        return self._levels[self._level]
 
     def set_owner_rules(self, owner: Destination) -> None:
         """Apply another profile's owner rules to rows sealed from now on (a change order).
@@ -98,17 +167,17 @@ class SealedSession:
         The stream's shape (bucket, interval, cover traffic) stays as launched: it is part of
         what the host observes, and changing it would tell the host that something changed.
         """
-        with self._lock:
-            self._drain()
+        with self._pack_lock:
+            self._pack_queue()
             self._shaper = Shaper(owner)
 
     def submit_shaped(self, rows: list[Row]) -> None:
         """Hand over rows already shaped for the owner (the flight recorder's contents)."""
-        with self._lock:
-            self._drain()
-            if rows:
-                self.records += len(rows)
-                self._pending += encode_batch(rows)
+        with self._pack_lock:
+            self._pack_queue()
+            for row in rows:
+                self._backlog.admit(row)
+            self._finish_pass()
         if not self._cover:
             self.flush()
 
@@ -122,170 +191,235 @@ class SealedSession:
             self.flush()
         elif len(queue) >= _BATCH_ROWS:
             if len(queue) >= _MAX_QUEUED:
-                # The callers outrun the sealer: they help it, so the queue never grows with
-                # the number of records.
-                self._catch_up()
+                # The callers outrun the packer: they help it, so the queue never grows with
+                # the number of records. Under cover traffic this never touches the emitter.
+                if self._cover:
+                    self.pack()
+                else:
+                    self.flush()
             else:
                 self._wake.set()
 
-    def _catch_up(self) -> None:
-        """Drain the queue now (and, without cover traffic, seal it); under cover traffic the
-        frames still wait for the next tick."""
-        if self._cover:
-            with self._lock:
-                if not self.closed:
-                    self._drain()
-        else:
-            self.flush()
+    # -- packing ---------------------------------------------------------------------------
+    def pack(self) -> None:
+        """Shape, admit and encode every queued row (frames are not written here)."""
+        with self._pack_lock:
+            if not self.closed:
+                self._pack_queue()
 
-    # -- sealing ---------------------------------------------------------------------------
-    def _drain(self) -> None:
-        """Move queued rows into the pending byte stream (caller holds the lock)."""
+    def _pack_queue(self) -> None:
+        """Move queued rows into the backlog (caller holds the pack lock)."""
         queue = self._queue
-        if not queue and not self._dropped_unreported:
+        if not queue:
             return
-        rows = []
+        backlog = self._backlog
         shape = self._shaper.shape
         popleft = queue.popleft
+        done = 0
         while queue:
-            shaped = shape(popleft())
+            row = popleft()
+            try:
+                shaped = shape(row)
+            except Exception as exc:  # a bad row must not stop the stream
+                backlog.note(session_note(f"a record could not be shaped: {type(exc).__name__}"))
+                continue
             if shaped is not None:
-                rows.append(shaped)
+                backlog.admit(shaped)
+            done += 1
+            if done % 1024 == 0 and self._threads:
+                time.sleep(0)  # let the emitter in on time: it may be waiting for the GIL
+        self._finish_pass()
+
+    def _finish_pass(self) -> None:
+        backlog = self._backlog
         if self._shaper.limited:
-            rows.append(
-                self._note(
-                    f"{self._shaper.limited} records over the rate limit were not sealed",
-                    "rate_limited",
-                    self._shaper.limited,
-                )
-            )
+            count = self._shaper.limited
             self._shaper.limited = 0
-        if not rows and not self._dropped_unreported:
-            return
-        if self._cover:
-            rows = self._bound_backlog(rows)
-        if rows:
-            self.records += len(rows)
-            self._pending += encode_batch(rows)
-
-    def _note(self, message: str, key: str, count: int) -> Row:
-        fields = {key: count}
-        return make_row(time.time(), WARNING, "sealog", SESSION_LOGGER, message, None, None, fields)
-
-    def _bound_backlog(self, rows: list[Row]) -> list[Row]:
-        room = self._stream.max_backlog - len(self._pending)
-        notes: list[Row] = []
-        if self._dropped_unreported and room > 256:
-            notes.append(
-                self._note(
-                    f"{self._dropped_unreported} records dropped: backlog full",
-                    "dropped",
-                    self._dropped_unreported,
+            backlog.note(
+                session_note(
+                    f"{count} records over the rate limit were not sealed", rate_limited=count
                 )
             )
-            self._dropped_unreported = 0
-        if room >= len(encode_batch(notes + rows)):
-            return notes + rows
-        # Over capacity: keep ERROR and above while the backlog is under twice its bound,
-        # drop the rest, and count every drop (the notes themselves are always kept).
-        under_hard_bound = room + self._stream.max_backlog > 0
-        kept = [r for r in rows if r[1] >= ERROR and under_hard_bound]
-        lost = len(rows) - len(kept)
-        self.dropped += lost
-        self._dropped_unreported += lost
-        return notes + kept
+        note = backlog.drop_note()
+        if note is not None:
+            backlog.note(note)
+        backlog.encode()
 
+    # -- emitting --------------------------------------------------------------------------
     def _emit(self, data: bytes, *, close: bool = False) -> None:
         self._sink.write_frame(self._sealer.seal(data, close=close))
         self.frames += 1
 
-    def _emit_pending(self, limit: int | None = None) -> None:
-        """Seal pending bytes into frames (at most ``limit`` frames)."""
-        n = 0
-        while self._pending and (limit is None or n < limit):
-            chunk = bytes(self._pending[: self._capacity])
-            del self._pending[: self._capacity]
-            self._emit(chunk)
-            n += 1
-
     def flush(self) -> None:
         """Seal everything handed over so far (without cover traffic), or make it ready for
-        the next tick (with cover traffic, where an extra frame would tell the host something)."""
-        with self._lock:
+        the next frame (with cover traffic, where an extra frame would tell the host something)."""
+        self.pack()
+        if self._cover:
+            return
+        with self._seal_lock:
             if self.closed:
                 return
-            self._drain()
-            if not self._cover:
-                self._emit_pending()
+            while self._backlog.ready:
+                self._emit(self._backlog.take(self._capacity))
 
     def tick(self) -> None:
-        """One scheduled emission."""
-        with self._lock:
+        """One scheduled emission: with cover traffic, exactly one frame, data or cover.
+
+        Without background threads (``start=False``) the queue is packed first, so a test
+        driving ticks by hand sees what it logged in the next frame.
+        """
+        if not self._cover:
+            self.flush()
+            return
+        if not self._threads:
+            self.pack()
+        self._emit_scheduled()
+
+    def _emit_scheduled(self) -> None:
+        """One scheduled frame, sealed now (what :meth:`tick` does)."""
+        with self._seal_lock:
             if self.closed:
                 return
-            self._drain()
-            if self._cover:
-                if self._pending:
-                    self._emit_pending(limit=1)
-                else:
-                    self._emit(b"")  # a cover frame: same size, nothing inside
-            else:
-                self._emit_pending()
+            self._emit(self._backlog.take(self._capacity))
+            self._after_scheduled()
 
-    def _run(self) -> None:
+    def _emit_prepared(self) -> None:
+        """One scheduled frame, sealed one interval ahead: when it is due, the emitter only
+        writes it, then seals the next one with what is ready by then."""
+        with self._seal_lock:
+            if self.closed:
+                return
+            payload = self._ahead if self._ahead is not None else self._seal_next()
+            self._ahead = None
+            self._sink.write_frame(payload)
+            self._after_scheduled()
+            self._ahead = self._seal_next()
+
+    def _seal_next(self) -> bytes:
+        payload = self._sealer.seal(self._backlog.take(self._capacity))
+        self.frames += 1
+        return payload
+
+    def _after_scheduled(self) -> None:
+        """Count the tick; at the end of a hold, choose the rate of the next (``step``)."""
+        self._hold_ticks += 1
+        if self._hold_ticks >= self._hold * self._levels[self._level]:
+            self._hold_ticks = 0
+            self._level = next_level(self._levels, self._level, self._pending_frames(), self._hold)
+
+    def _pending_frames(self) -> int:
+        return -(-self._backlog.size // self._capacity)
+
+    # -- background threads ----------------------------------------------------------------
+    def _plain_loop(self) -> None:
         interval = self._stream.flush_interval
-        next_tick = self._clock() + interval
         while not self._stop.is_set():
-            woke = self._wake.wait(max(0.0, next_tick - self._clock()))
+            self._wake.wait(interval)
+            self._wake.clear()
             if self._stop.is_set():
                 break
-            if woke:
-                self._wake.clear()
-                self._catch_up()
-                if self._clock() < next_tick:
-                    continue
-            self.tick()
-            next_tick += interval
-            if next_tick < self._clock():  # fell behind (suspended): resume the rhythm
-                next_tick = self._clock() + interval
+            self._guarded(self.flush)
 
-    @property
-    def closing_frames(self) -> int:
-        """Frames a session ends with under cover traffic: room for a full backlog, plus one."""
-        return -(-self._stream.max_backlog // self._capacity) + 1
+    def _pack_loop(self) -> None:
+        period = self._stream.flush_interval / _PACKS_PER_INTERVAL
+        while not self._stop.is_set():
+            self._wake.wait(period)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            self._guarded(self.pack)
 
+    def _emit_loop(self) -> None:
+        clock = self._clock
+        due = clock()
+        while True:
+            interval = self._stream.flush_interval / self._levels[self._level]
+            due += interval
+            if self._stop.wait(max(0.0, due - clock())):
+                break
+            self._guarded(self._emit_prepared)
+            if clock() - due > interval:  # fell behind (suspended): resume the rhythm
+                due = clock()
+
+    def _send_loop(self) -> None:
+        """The emitter with a helper process: seal each frame half an interval before it is
+        due and hand it over; the helper writes it on time. Should the helper be gone, frames
+        are written from here, on the schedule, so the stream stays whole."""
+        clock = self._clock
+        due = clock()
+        while True:
+            interval = self._stream.flush_interval / self._levels[self._level]
+            due += interval
+            lead = interval / 2 if self._writer is not None else 0.0
+            if self._stop.wait(max(0.0, due - lead - clock())):
+                break
+            self._guarded(lambda due=due: self._send_scheduled(due))  # type: ignore[misc]
+            if clock() - due > interval:  # fell behind (suspended): resume the rhythm
+                due = clock()
+
+    def _send_scheduled(self, due: float) -> None:
+        with self._seal_lock:
+            if self.closed:
+                return
+            payload = self._seal_next()
+            writer = self._writer
+            try:
+                if writer is None:
+                    raise BrokenPipeError
+                writer.write_at(due, self._append.encode_frame(payload), len(payload))
+            except OSError:
+                self._writer = None  # the helper is gone: this thread writes from now on
+                self._stop.wait(max(0.0, due - self._clock()))
+                self._sink.write_frame(payload)
+            self._after_scheduled()
+
+    def _guarded(self, step: Callable[[], None]) -> None:
+        """Run one step of a background thread; a failure is sealed, and the thread goes on
+        (cover traffic must never stop: a silent Keep would tell the host something broke)."""
+        try:
+            step()
+        except Exception as exc:  # see above
+            self._queue.append(session_note(f"sealog runtime error: {type(exc).__name__}", ERROR))
+
+    # -- the end ---------------------------------------------------------------------------
     def close(self, note: dict[str, Any] | None = None) -> None:
         """Seal everything left and the closing frame. Idempotent.
 
-        With cover traffic the session always ends with the same number of bucket-sized frames
-        (:attr:`closing_frames`, data or cover, the closing frame included), whatever was
-        still waiting, so the end of a session tells the host nothing about the backlog. Only a
-        backlog of ERROR records beyond ``max_backlog`` makes it longer.
+        Everything still waiting leaves at once (the end of a session is visible to the host
+        anyway); with cover traffic, cover frames then pad the session's frame count to a
+        multiple of ``pad_multiple``, the closing frame included.
         """
         self._stop.set()
         self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-        with self._lock:
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join()
+        self._writer = None
+        if self._helper is not None:
+            self._helper.close()  # what it holds is written first, on time
+        with self._pack_lock, self._seal_lock:
             if self.closed:
                 return
-            self._drain()
-            fields: dict[str, Any] = {"records": self.records + 1, "dropped": self.dropped}
+            backlog = self._backlog
+            self._pack_queue()
+            fields: dict[str, Any] = {
+                "records": backlog.admitted + 1,
+                "dropped": backlog.dropped,
+                "backlog_peak": backlog.peak,
+            }
             if note:
                 fields.update(note)
-            closing = make_row(
-                time.time(), INFO, "sealog", SESSION_LOGGER, "session closed", None, None, fields
-            )
-            self._pending += encode_batch([closing])
-            tail = 1
-            while len(self._pending) > self._capacity:
-                self._emit_pending(limit=1)
-                tail += 1
+            if self._ahead is not None:  # sealed for the next tick: it comes first
+                self._sink.write_frame(self._ahead)
+                self._ahead = None
+            backlog.note(session_note("session closed", INFO, **fields))
+            backlog.finish()
+            while len(backlog.ready) > self._capacity:
+                self._emit(backlog.take(self._capacity))
             if self._cover:
-                for _ in range(self.closing_frames - tail):
+                multiple = self._stream.pad_multiple
+                for _ in range(-(self.frames + 1) % multiple):
                     self._emit(b"")
-            last = bytes(self._pending)
-            self._pending.clear()
-            self._emit(last, close=True)
+            self._emit(backlog.take(self._capacity), close=True)
             self.closed = True
         self._sink.close()
