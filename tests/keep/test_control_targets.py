@@ -164,20 +164,17 @@ def test_workload_uses_the_launch_text_not_a_swapped_file(tmp_path: Path) -> Non
     """The workload's interpreter parses the text it was handed, whatever lies at the path."""
     path = tmp_path / "custom-debug"
     path.write_text(PLANTED)  # what the host put there after launch
-    read_fd, write_fd = os.pipe()
     env = dict(os.environ)
-    env[ENV_VAR] = json.dumps({"fd": write_fd, "profile": str(path), "profile_toml": APPROVED})
+    channel = str(tmp_path / "records.sock")  # the workload connects only when it logs
+    env[ENV_VAR] = json.dumps({"socket": channel, "profile": str(path), "profile_toml": APPROVED})
     script = "from sealog.keep._workload import install; print(install().profile.stage.value)"
     done = subprocess.run(
         [sys.executable, "-c", script],
         env=env,
-        pass_fds=(write_fd,),
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    os.close(write_fd)
-    os.close(read_fd)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "testing"

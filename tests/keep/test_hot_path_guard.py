@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import socket
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from typing import Any
 import pytest
 
 import sealog
-from sealog.keep._workload import PipeSink
+from sealog.keep._record_channel import RecordChannel
+from sealog.keep._workload import SocketSink
 from sealog.seal._frames import FrameSealer
 from sealog.seal._keys import generate_owner_key
 
@@ -123,24 +125,32 @@ def test_development_host_lines_are_written_in_batches(tmp_path: Path, counts: _
     assert host.getvalue().count('"event":"keep.log"') == N  # batched, never dropped
 
 
-def test_workload_pipe_is_written_once_per_batch_not_per_record(counts: _Counts) -> None:
-    """sealog run, workload side: rows reach the runtime over the pipe in batches."""
-    r, w = os.pipe()
-    received = bytearray()
+def test_workload_connection_is_written_once_per_batch_not_per_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sealog run, workload side: rows reach the runtime over the socket in batches."""
+    received: list[Any] = []
+    done = threading.Event()
 
-    def drain() -> None:
-        while chunk := os.read(r, 1 << 16):
-            received.extend(chunk)
+    def on_line(message: Any) -> None:
+        received.extend(message)
+        if len(received) == N:
+            done.set()
 
-    reader = threading.Thread(target=drain)
-    reader.start()
-    sink = PipeSink(w)
-    counts.write.clear()
+    channel = RecordChannel(tmp_path / "records.sock", on_line)
+    sends: Counter[str] = Counter()
+    real_sendall = socket.socket.sendall
+
+    def sendall(self: socket.socket, data: Any, *args: Any) -> None:
+        sends[threading.current_thread().name] += 1
+        real_sendall(self, data, *args)
+
+    monkeypatch.setattr(socket.socket, "sendall", sendall)
+    sink = SocketSink(str(channel.path), lambda message: None)
     for i in range(N):
         sink.submit([0.0, logging.INFO, "workload", "app", f"request {i}", None, None, None])
     sink.close()
-    os.close(w)
-    reader.join()
-    os.close(r)
-    assert 0 < sum(counts.write.values()) < N // 100
-    assert received.count(b"request ") == N
+    assert done.wait(10)
+    channel.close()
+    assert 0 < sum(sends.values()) < N // 100
+    assert [r[4] for r in received] == [f"request {i}" for i in range(N)]

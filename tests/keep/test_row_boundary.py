@@ -66,10 +66,10 @@ def test_malformed_workload_row_is_refused_at_the_boundary(row: Any) -> None:
 ATTACKER = textwrap.dedent(
     """
     import json, logging, os
-    fd = logging.getLogger().handlers[0]._sink._fd  # the record channel, found by the workload
+    sock = logging.getLogger().handlers[0]._sink._connect()  # the record channel, found
     rows = json.loads(os.environ["ROWS"])
-    os.write(fd, (json.dumps(rows) + "\\n").encode())
-    os.write(fd, b"[" * 100000 + b"\\n")  # nested past any parser's recursion limit
+    sock.sendall((json.dumps(rows) + "\\n").encode())
+    sock.sendall(b"[" * 100000 + b"\\n")  # nested past any parser's recursion limit
     logging.getLogger("app").error("still logging")
     """
 )

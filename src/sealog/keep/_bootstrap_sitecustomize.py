@@ -13,6 +13,10 @@ try:
     from sealog.keep._workload import install
 
     install()
+except Exception:  # noqa: S110
+    # Every Python process of the workload runs this, whatever its version: one that cannot
+    # import sealog (another interpreter) still runs, and its output is still captured.
+    pass
 finally:
     # Let the interpreter's own sitecustomize (if any) run as it would have.
     _saved = list(sys.path)

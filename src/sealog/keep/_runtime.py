@@ -1,18 +1,22 @@
 """The Keep runtime: runs a workload, seals everything it says, tells the host only events.
 
 One session per run. The workload's stdout and stderr are captured line by line into sealed
-records (source ``workload``, logger ``stdout``/``stderr``, levels INFO/WARNING). A Python
-workload additionally gets sealog installed before its own code runs (see ``_workload.py``), so
-its ``logging`` calls arrive as structured records over a private pipe.
+records (source ``workload``, logger ``stdout``/``stderr``, levels INFO/WARNING). Every Python
+process of the workload additionally gets sealog installed before its own code runs (see
+``_workload.py``), so its ``logging`` calls arrive as structured records over its own
+connection to the runtime (``_record_channel.py``). ``stdin`` is passed through.
 
-The runtime outlives the workload: when the workload dies (even by SIGKILL) the runtime seals
-what it received and closes the session. SIGINT and SIGTERM sent to the runtime are forwarded
-to the workload, and the session is closed cleanly once it exits.
+A run has three steps around a :class:`_Child`: *spawn* (bootstrap, record channel, the
+workload in its own process group), *pump* (wait while threads carry its output, records and
+change orders into the session), *finish* (stop what it left running, take in its last words,
+seal the end). The runtime outlives the workload: when the workload dies (even by SIGKILL) the
+runtime seals what it received and closes the session. SIGINT and SIGTERM are handled from the
+start of the run (``_stop.py``): forwarded to the workload's whole process group, then SIGKILL
+after a grace period; the session is closed cleanly in every case.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -37,8 +41,10 @@ from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._host_rules import HostRules
 from sealog.keep._lines import LineReader, LineRules, pump
+from sealog.keep._record_channel import RecordChannel
 from sealog.keep._session import FrameSink, SealedSession
 from sealog.keep._shape import Shaper
+from sealog.keep._stop import STOP_GRACE, StopSignals, stop_group
 from sealog.keep._syscalls import start_syscall_trace
 from sealog.keep._targets import launch_text
 from sealog.keep._workload import ENV_VAR
@@ -60,6 +66,7 @@ from sealog.seal._writer import Attester
 __all__ = ["RunResult", "is_python", "run_workload"]
 
 _PYTHON = re.compile(r"^python(3(\.\d+)?)?$")
+_DRAIN_WAIT = 5.0  # seconds to take in what a stopped workload's pipes still hold
 
 
 @dataclass(frozen=True)
@@ -141,9 +148,7 @@ class _Relay:
         """Seal the workload's flight recorder, shaped by the ring's own rules."""
         rules = self.profile.ring or self.profile.owner
         shaper = Shaper(rules)
-        shaped = [
-            r for r in (shaper.shape(row) for row in self._checked(rows)) if r is not None
-        ]
+        shaped = [r for r in (shaper.shape(row) for row in self._checked(rows)) if r is not None]
         note = make_row(
             time.time(),
             30,
@@ -177,22 +182,15 @@ class _Relay:
         if event is not None:
             self.host.emit(event[0], **event[1])
 
-    def pump_records(self, fd: int) -> None:
-        with os.fdopen(fd, "rb") as fh:
-            for line in fh:
-                try:
-                    rows = json.loads(line)
-                except (ValueError, RecursionError):
-                    # A workload cannot corrupt the session, only lose its own rows.
-                    self.refused += 1
-                    continue
-                if isinstance(rows, dict) and isinstance(rows.get("ring"), list):
-                    self.ring(rows["ring"])
-                elif isinstance(rows, list):
-                    for row in self._checked(rows):
-                        self.row(row)
-                else:
-                    self.refused += 1
+    def line(self, message: object) -> None:
+        """One JSON line from a workload process: a list of rows, or its flight recorder."""
+        if isinstance(message, dict) and isinstance(message.get("ring"), list):
+            self.ring(message["ring"])
+        elif isinstance(message, list):
+            for row in self._checked(message):
+                self.row(row)
+        else:
+            self.refused += 1
 
     def pump_lines(self, stream: IO[bytes], name: str, level: int, out: IO[str]) -> None:
         """Seal one output stream's lines as rows, understood by ``keep/_lines.py``; ``level``
@@ -227,6 +225,19 @@ class _Relay:
             self.refused = 0
 
 
+@dataclass
+class _Child:
+    """A started workload: its first process (leader of its own process group), the record
+    channel its Python processes connect to, and the threads that pump what it says."""
+
+    proc: subprocess.Popen[bytes]
+    records: RecordChannel
+    boot: str
+    pumps: list[threading.Thread]
+    syscalls: Any = None
+    control: ControlChannel | None = None
+
+
 def run_workload(
     cmd: Sequence[str],
     *,
@@ -239,8 +250,12 @@ def run_workload(
     record_event: Callable[[str, dict[str, Any]], None] | None = None,
     env: dict[str, str] | None = None,
     control: ControlSetup | None = None,
+    stop_grace: float = STOP_GRACE,
 ) -> RunResult:
     """Run ``cmd`` in a new sealed session and return how it ended.
+
+    SIGINT and SIGTERM are handled from the moment this is called: the session always ends
+    closed, and the workload's whole process group is stopped (see ``_stop.py``).
 
     Args:
         cmd: the workload's command line.
@@ -253,50 +268,51 @@ def run_workload(
         record_event: also called with each event (the store keeps them).
         env: the workload's environment (default: this process's).
         control: where change orders come from, or None for a Keep that takes none.
+        stop_grace: seconds between forwarding a stop signal and SIGKILL.
     """
-    header, sealer = start(attester)
-    sid = header.session_hex
-    host = HostChannel(
-        host_stream,
-        record=(lambda event: record_event(sid, event)) if record_event else None,
-        session=sid,
-    )
-    provider = header.evidence.provider if header.evidence else "none"
-    host.emit("keep.starting", profile=profile.name, attest=provider)
-    sealed = SealedSession(sealer, sink_for(header), profile.owner, profile.stream)
-    echo = profile.host is HostClear.RECORDS
-    relay = _Relay(sealed, profile, host, echo)
+    signals = StopSignals(stop_grace)
     try:
-        if control is not None and control.policy.announce_sessions:
-            # Session transparency: no workload until this session is proven in the audit log.
-            stopped = await_announcement(header, control.folder, control.policy, sealed, host)
-            if stopped is not None:
-                return RunResult(stopped, sid, sealed.frames)
-        return _supervise(
-            cmd, profile, profile_ref, sealed, relay, host, sid, env, provider, control
+        header, sealer = start(attester)
+        sid = header.session_hex
+        host = HostChannel(
+            host_stream,
+            record=(lambda event: record_event(sid, event)) if record_event else None,
+            session=sid,
         )
-    except BaseException as exc:
-        # Whatever went wrong in the runtime itself, what was received is sealed and the
-        # session is closed: the owner learns the cause, the host a generic code.
-        if not sealed.closed:
-            _runtime_record(sealed, 50, f"runtime failed: {type(exc).__name__}")
-            sealed.close({"exit_code": 70})
-            host.emit("keep.failed", code="runtime.internal", status=70)
-        raise
+        provider = header.evidence.provider if header.evidence else "none"
+        host.emit("keep.starting", profile=profile.name, attest=provider)
+        sealed = SealedSession(sealer, sink_for(header), profile.owner, profile.stream, timed=True)
+        echo = profile.host is HostClear.RECORDS
+        relay = _Relay(sealed, profile, host, echo)
+        try:
+            if control is not None and control.policy.announce_sessions:
+                # Session transparency: no workload until this session is proven in the log.
+                stopped = await_announcement(header, control.folder, control.policy, sealed, host)
+                if stopped is not None:
+                    return RunResult(stopped, sid, sealed.frames)
+            _seal_launch(profile, sealed, provider, control)
+            child = _spawn(cmd, profile, profile_ref, relay, env, provider, signals)
+            if isinstance(child, RunResult):
+                return child
+            child.control = _control_channel(control, profile, profile_ref, relay, child)
+            status = _pump(child)
+            return _finish(child, status, relay, signals)
+        except BaseException as exc:
+            # Whatever went wrong in the runtime itself, what was received is sealed and the
+            # session is closed: the owner learns the cause, the host a generic code.
+            if not sealed.closed:
+                _runtime_record(sealed, 50, f"runtime failed: {type(exc).__name__}")
+                sealed.close({"exit_code": 70})
+                host.emit("keep.failed", code="runtime.internal", status=70)
+            raise
+    finally:
+        signals.restore()
 
 
-def _supervise(
-    cmd: Sequence[str],
-    profile: Profile,
-    profile_ref: str,
-    sealed: SealedSession,
-    relay: _Relay,
-    host: HostChannel,
-    sid: str,
-    env: dict[str, str] | None,
-    provider: str,
-    control: ControlSetup | None,
-) -> RunResult:
+def _seal_launch(
+    profile: Profile, sealed: SealedSession, provider: str, control: ControlSetup | None
+) -> None:
+    """The session's first records: the control policy in force."""
     if control is not None:
         _runtime_record(
             sealed,
@@ -310,73 +326,70 @@ def _supervise(
             logger=CONTROL_LOGGER,
             source="sealog",
         )
+
+
+def _spawn(
+    cmd: Sequence[str],
+    profile: Profile,
+    profile_ref: str,
+    relay: _Relay,
+    env: dict[str, str] | None,
+    provider: str,
+    signals: StopSignals,
+) -> _Child | RunResult:
+    """Start the workload in its own process group, or say why it did not start.
+
+    Every command gets the bootstrap ``sitecustomize`` on its ``PYTHONPATH`` and the record
+    channel in its environment, so any Python process it starts, however, joins the session.
+    """
+    sealed, host = relay.sealed, relay.host
     # A Python workload is traced by audit hooks from inside; any other command by its calls.
     syscalls = start_syscall_trace(cmd, relay.row) if profile.trace and not is_python(cmd) else None
     if profile.trace:
         fingerprint = platform_fingerprint(attest=provider)
         if syscalls is not None:
             fingerprint["syscall_trace"] = syscalls.status
-        _runtime_record(
-            sealed, 20, "platform fingerprint", fingerprint, logger=FINGERPRINT_LOGGER
-        )
-
+        _runtime_record(sealed, 20, "platform fingerprint", fingerprint, logger=FINGERPRINT_LOGGER)
     # The workload parses the launch profile from this text, checked against the digest the
     # header carries, never from a file the host could have swapped since launch.
     launch_toml = launch_text(profile, profile_ref)
+    boot = _bootstrap_dir()
     child_env = dict(os.environ if env is None else env)
-    read_fd, write_fd = os.pipe()
-    ctl_read, ctl_write = os.pipe()
-    boot = None
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (boot, child_env.get("PYTHONPATH", "")) if p
+    )
+    records = RecordChannel(Path(boot) / "records.sock", relay.line)
+    child_env[ENV_VAR] = json.dumps(
+        {"socket": str(records.path), "profile": profile_ref, "profile_toml": launch_toml}
+    )
     python = is_python(cmd)
-    if python:
-        boot = _bootstrap_dir()
-        child_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (boot, child_env.get("PYTHONPATH", "")) if p
-        )
-        child_env[ENV_VAR] = json.dumps(
-            {
-                "fd": write_fd,
-                "control_fd": ctl_read,
-                "profile": profile_ref,
-                "profile_toml": launch_toml,
-            }
-        )
     _runtime_record(sealed, 20, f"starting workload ({'python' if python else 'command'})")
-    try:
-        proc = subprocess.Popen(
-            syscalls.command(cmd) if syscalls else list(cmd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(write_fd, ctl_read) if python else (),
-            env=child_env,
-            # Its own session: a terminal's ^C reaches the runtime once, which forwards it.
-            start_new_session=True,
-        )
-    except OSError as exc:
+    why = None
+    if signals.received is not None:
+        why = f"stopped by {signal.Signals(signals.received).name} before it started"
+    else:
+        try:
+            proc = subprocess.Popen(
+                syscalls.command(cmd) if syscalls else list(cmd),
+                stdin=None,  # passed through: the workload reads what `sealog run` is given
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=child_env,
+                # Its own session and process group: a terminal's ^C reaches the runtime
+                # once, which forwards it to the whole group.
+                start_new_session=True,
+            )
+        except OSError as exc:
+            why = f"could not start: {exc.strerror}"
+    if why is not None:
         if syscalls is not None:
             syscalls.finish()
-        for fd in (write_fd, read_fd, ctl_read, ctl_write):
-            os.close(fd)
-        _runtime_record(sealed, 50, f"workload could not start: {exc.strerror}")
-        sealed.close({"exit_code": 127})
-        host.emit("keep.failed", code="workload.not_started", status=127)
-        _cleanup(boot)
-        return RunResult(127, sid, sealed.frames)
-    os.close(write_fd)
-    os.close(ctl_read)
+        return _not_started(relay, records, boot, why, signals)
+    signals.attach(proc.pid)
     host.emit("keep.ready", pid=proc.pid)
-    channel = _control_channel(control, profile, profile_ref, sealed, relay, host, ctl_write)
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signum)
-
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     out_pipe = cast(IO[bytes], proc.stdout)  # both set: Popen was given PIPE
     err_pipe = cast(IO[bytes], proc.stderr)
-    threads = [
-        threading.Thread(target=relay.pump_records, args=(read_fd,), daemon=True),
+    pumps = [
         threading.Thread(
             target=relay.pump_lines, args=(out_pipe, "stdout", 20, sys.stdout), daemon=True
         ),
@@ -384,20 +397,51 @@ def _supervise(
             target=relay.pump_lines, args=(err_pipe, "stderr", 30, sys.stderr), daemon=True
         ),
     ]
-    for t in threads:
+    for t in pumps:
         t.start()
-    status = proc.wait()
-    if syscalls is not None:
-        syscalls.finish()  # the trace's records come before the exit's
-    if channel is not None:
-        channel.stop()
-    with contextlib.suppress(OSError):
-        os.close(ctl_write)
-    # The workload is gone; its grandchildren may still hold the pipes open, so wait a little.
-    for t in threads:
-        t.join(timeout=5)
-    for s, h in previous.items():
-        signal.signal(s, h)
+    return _Child(proc, records, boot, pumps, syscalls)
+
+
+def _not_started(
+    relay: _Relay, records: RecordChannel, boot: str, why: str, signals: StopSignals
+) -> RunResult:
+    records.close()
+    _cleanup(boot)
+    stopped = signals.received
+    code = 127 if stopped is None else 128 + stopped
+    _runtime_record(relay.sealed, 50, f"workload {why}")
+    relay.finish()
+    relay.sealed.close({"exit_code": code})
+    fields: dict[str, Any] = {"status": code}
+    if stopped is not None:
+        fields["signal"] = stopped
+    relay.host.emit("keep.failed", code="workload.not_started", **fields)
+    return RunResult(code, str(relay.host.session), relay.sealed.frames)
+
+
+def _pump(child: _Child) -> int:
+    """Wait for the workload's first process; return its status (negative: killed by a signal).
+
+    Meanwhile threads carry its output, its processes' records and change orders in.
+    """
+    status = child.proc.wait()
+    if child.syscalls is not None:
+        child.syscalls.finish()  # the trace's records come before the exit's
+    return status
+
+
+def _finish(child: _Child, status: int, relay: _Relay, signals: StopSignals) -> RunResult:
+    """Stop what the workload left running, take in its last words, seal the end."""
+    sealed, host = relay.sealed, relay.host
+    if child.control is not None:
+        child.control.stop()
+    child.records.stop_accepting()
+    stop_group(child.proc.pid, signals.grace)
+    # The group is gone; its processes' pipes and connections end with them.
+    for t in child.pumps:
+        t.join(timeout=_DRAIN_WAIT)
+    child.records.join(timeout=_DRAIN_WAIT)
+    child.records.close()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     code = status if status >= 0 else 128 - status
     fields: dict[str, Any] = {
@@ -419,25 +463,21 @@ def _supervise(
         host.emit("keep.failed", code="workload.uncaught_exception", status=code)
     else:
         host.emit("keep.failed", code="workload.exit_nonzero", status=code)
-    _cleanup(boot)
-    return RunResult(code, sid, sealed.frames)
+    _cleanup(child.boot)
+    return RunResult(code, str(host.session), sealed.frames)
 
 
 def _control_channel(
     control: ControlSetup | None,
     profile: Profile,
     profile_ref: str,
-    sealed: SealedSession,
     relay: _Relay,
-    host: HostChannel,
-    ctl_write: int,
+    child: _Child,
 ) -> ControlChannel | None:
     if control is None:
         return None
-
-    def send(message: dict[str, Any]) -> None:
-        with contextlib.suppress(OSError):  # a workload that exited takes no more messages
-            os.write(ctl_write, (json.dumps(message) + "\n").encode())
+    sealed, host = relay.sealed, relay.host
+    send = child.records.broadcast
 
     def switch(target: Profile, text: str) -> None:
         sealed.set_owner_rules(target.owner)

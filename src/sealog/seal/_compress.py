@@ -22,8 +22,6 @@ import functools
 import re
 from typing import Any
 
-import zstandard
-
 from sealog.errors import FormatError
 from sealog.seal._row import Row, make_row
 
@@ -114,30 +112,41 @@ def expand_row(row: list[Any]) -> Row:
     return make_row(row[0], row[1], row[2], row[3], message, template, row[6], row[7])
 
 
+# zstandard is imported where a stream is made, not here: this module is reachable from
+# `import sealog`, which workload interpreters run without sealog's dependencies.
+
+
 class BatchCompressor:
     """One session's zstd stream: batches go in, flushed compressed bytes come out."""
 
     def __init__(self) -> None:
+        import zstandard  # noqa: PLC0415 - see above
+
         self._obj = zstandard.ZstdCompressor(level=_LEVEL).compressobj()
+        self._block = zstandard.COMPRESSOBJ_FLUSH_BLOCK
+        self._finish = zstandard.COMPRESSOBJ_FLUSH_FINISH
 
     def compress(self, batch: bytes) -> bytes:
         """Compress ``batch`` and flush, so that everything so far decodes from the output."""
-        return self._obj.compress(batch) + self._obj.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        return self._obj.compress(batch) + self._obj.flush(self._block)
 
     def finish(self) -> bytes:
         """End the stream (at the session's close)."""
-        return self._obj.flush(zstandard.COMPRESSOBJ_FLUSH_FINISH)
+        return self._obj.flush(self._finish)
 
 
 class StreamDecompressor:
     """The reader's half: frame data in, batch-stream bytes out."""
 
     def __init__(self) -> None:
+        import zstandard  # noqa: PLC0415 - see above
+
         self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self._error = zstandard.ZstdError
 
     def feed(self, data: bytes) -> bytes:
         """Decompress one frame's data (raises FormatError on a malformed stream)."""
         try:
             return self._obj.decompress(data)
-        except zstandard.ZstdError as exc:
+        except self._error as exc:
             raise FormatError("compressed record stream is malformed") from exc
