@@ -50,18 +50,30 @@ class RecordChannel:
         while True:
             try:
                 conn, _ = self._server.accept()
+            except BlockingIOError:  # stop_accepting() is taking in the last connections
+                if self._closed:
+                    return
+                time.sleep(0.001)
+                continue
             except OSError:
                 return  # closed
-            reader = threading.Thread(
-                target=self._read, args=(conn,), name="sealog-records", daemon=True
-            )
-            with self._lock:
-                if self._closed:
-                    conn.close()
-                    return
-                self._conns.add(conn)
-                self._readers.append(reader)
-            reader.start()
+            if not self._take(conn):
+                return
+
+    def _take(self, conn: socket.socket) -> bool:
+        """Start reading a new connection; False (and the connection closed) once closed."""
+        conn.setblocking(True)
+        reader = threading.Thread(
+            target=self._read, args=(conn,), name="sealog-records", daemon=True
+        )
+        with self._lock:
+            if self._closed:
+                conn.close()
+                return False
+            self._conns.add(conn)
+            self._readers.append(reader)
+        reader.start()
+        return True
 
     def _read(self, conn: socket.socket) -> None:
         try:
@@ -91,7 +103,17 @@ class RecordChannel:
                 conn.sendall(data)
 
     def stop_accepting(self) -> None:
-        """Take no new connections (the workload is gone)."""
+        """Take no new connections (the workload is gone). Connections already made but not
+        yet accepted (a process that connected, wrote and exited) are taken in first."""
+        if self._closed:
+            return
+        self._server.setblocking(False)
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                break  # none waiting
+            self._take(conn)
         with self._lock:
             self._closed = True
         with contextlib.suppress(OSError):
