@@ -151,11 +151,6 @@ class SealedSession:
         return self._backlog.dropped
 
     @property
-    def backlog_bytes(self) -> int:
-        """Bytes waiting inside the Keep for room in frames."""
-        return self._backlog.size
-
-    @property
     def level(self) -> int:
         """Frames per interval at the moment (1 unless ``overflow = "step"`` stepped up)."""
         return self._levels[self._level]
