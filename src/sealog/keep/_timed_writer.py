@@ -9,7 +9,7 @@ interpreter that only sleeps and writes. The runtime's load cannot delay it.
 
 Protocol on the helper's stdin-like pipe: ``due f64 | length u32 | bytes``; after each write the
 helper answers on its pipe with ``unix_time f64 | lateness f64`` (seconds after due). End of
-input ends the helper once what it holds is written.
+input means the session is ending: the helper writes what it holds at once, and exits.
 """
 
 from __future__ import annotations
@@ -30,25 +30,45 @@ _ACK = struct.Struct(">dd")
 
 # Standard library only, run with -I -S: nothing of the workload's or sealog's start-up.
 _HELPER = """
-import os, signal, struct, sys, time
+import collections, os, select, signal, struct, sys, time
 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
     signal.signal(sig, signal.SIG_IGN)  # the runtime ends it, by closing its input
 fd, src, ack = (int(a) for a in sys.argv[1:4])
 head, done = struct.Struct(">dI"), struct.Struct(">dd")
+held, closing = collections.deque(), False
 def read(n):
     buf = b""
     while len(buf) < n:
         chunk = os.read(src, n - len(buf))
         if not chunk:
-            raise SystemExit(0)
+            return None
         buf += chunk
     return buf
-while True:
-    due, n = head.unpack(read(head.size))
+def take():
+    global closing
+    raw = read(head.size)
+    if raw is None:
+        closing = True
+        return
+    due, n = head.unpack(raw)
     data = read(n)
+    if data is None:
+        closing = True
+        return
+    held.append((due, data))
+while True:
+    if not held:
+        if closing:
+            break
+        take()
+        continue
+    due, data = held[0]
     delay = due - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
+    # The session is ending (input closed): what is held leaves now, the end is visible anyway.
+    if delay > 0 and not closing and select.select([src], [], [], delay)[0]:
+        take()
+        continue
+    held.popleft()
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -109,7 +129,8 @@ class TimedWriter:
                 self._written(size, when)
 
     def close(self) -> None:
-        """Let the helper write what it holds, then end it (returns when it has)."""
+        """Have the helper write what it holds now (the session is ending), then end it;
+        returns when it has."""
         with contextlib.suppress(OSError):
             os.close(self._src)
         self._proc.wait()
