@@ -456,7 +456,9 @@ def stream_sections(res: dict[str, Any]) -> list[str]:
         "",
         "| | |",
         "|---|---:|",
-        f"| CPU per idle second | {idle['cpu_s_per_s'] * 1000:.2f} ms |",
+        f"| CPU per idle second (runtime and its helper, from /proc) | "
+        f"{idle['cpu_s_per_s'] * 1000:.2f} ms (resolution "
+        f"{idle['cpu_resolution_s_per_s'] * 1000:.1f} ms) |",
         f"| bytes per frame in the store | {idle['frame_bytes_on_disk']:.0f} |",
         f"| bytes per day | {idle['bytes_per_day'] / 1e6:.0f} MB |",
         "",

@@ -16,9 +16,10 @@ alone in a fresh interpreter and prints one JSON object.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,7 +43,7 @@ SUSTAINED_SECONDS = 12
 TIMING_RECORDS = 100_000
 TIMING_INTERVAL = 0.025
 QUIET_SECONDS = 3.0
-IDLE_SECONDS = (1, 11)
+IDLE_SECONDS = 10
 
 
 def _run(tmp: Path, store: str, *cmd: str) -> float:
@@ -95,6 +96,7 @@ def capacity(tmp: Path) -> dict[str, Any]:
     """Rows per second the built-in production profile carries, then a short real run."""
     from sealog.keep._backlog import Backlog
     from sealog.keep._session import _PACKS_PER_INTERVAL
+
     stream = _production_sealer_room()
     rng = random.Random(5)
     per_pack = max(1, GOAL_RATE // _PACKS_PER_INTERVAL)
@@ -145,26 +147,44 @@ def _production_sealer_room() -> tuple[int, float]:
     return int(sealer.capacity or 0), stream.flush_interval
 
 
+def _cpu_ticks(pid: int) -> int:
+    """utime + stime of a process and of its children still running (clock ticks)."""
+    total = 0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            pids += [int(c) for c in (task / "children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
 def idle(tmp: Path) -> dict[str, Any]:
-    """CPU per idle second and bytes per day of one Keep, from two idle runs' difference."""
+    """CPU per idle second (read from /proc while the Keep runs, helper process included)
+    and bytes per day of one Keep whose workload sleeps."""
     from sealog.profile import builtin_profile
     from sealog.seal._container import Entry, iter_entries
 
-    cpu = {}
-    sizes = []
-    for seconds in IDLE_SECONDS:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        _run(tmp, f"idle-{seconds}", "sleep", str(seconds))
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu[seconds] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-        (seal,) = (tmp / f"idle-{seconds}").glob("*.seal")
-        entries = [e for e in iter_entries(seal.read_bytes()) if isinstance(e, Entry)]
-        sizes += [len(e.payload) for e in entries[1:]]
-    short, long = IDLE_SECONDS
-    per_frame = statistics.median(sizes) + 4  # each entry's length prefix in the store file
+    proc = subprocess.Popen(
+        [SEALOG, "run", "--owner", str(tmp / "owner.pub"), "--profile", "production",
+         "--store", str(tmp / "idle"), "--", "sleep", str(IDLE_SECONDS + 3)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(2)  # past start-up
+    before = _cpu_ticks(proc.pid)
+    time.sleep(IDLE_SECONDS)
+    after = _cpu_ticks(proc.pid)
+    proc.wait()
+    hz = os.sysconf("SC_CLK_TCK")
+    (seal,) = (tmp / "idle").glob("*.seal")
+    entries = [e for e in iter_entries(seal.read_bytes()) if isinstance(e, Entry)]
+    per_frame = statistics.median(len(e.payload) for e in entries[1:]) + 4  # length prefix
     interval = builtin_profile("production").stream.flush_interval
     return {
-        "cpu_s_per_s": (cpu[long] - cpu[short]) / (long - short),
+        "cpu_s_per_s": (after - before) / hz / IDLE_SECONDS,
+        "cpu_resolution_s_per_s": 1 / hz / IDLE_SECONDS,
         "frame_bytes_on_disk": per_frame,
         "bytes_per_day": per_frame * 86400 / interval,
     }
