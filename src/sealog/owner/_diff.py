@@ -82,10 +82,10 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 #: Field names whose numbers are measurements, not behaviour (``cpu_user_s``, ``max_rss_kib``,
-#: ``elapsed_ms``, ``pid``...).
+#: ``elapsed_ms``, ``pid``, ``backlog_peak``...).
 _MEASURED_FIELD = re.compile(
     r"(?i)(?:^|_)(time|times|timestamp|elapsed|duration|took|latency|cpu|rss|ms|us|ns|s|sec|"
-    r"secs|seconds|pid|ppid|tid|kib|kb|mib|mb)(?:_|$)"
+    r"secs|seconds|pid|ppid|tid|kib|kb|mib|mb|peak)(?:_|$)"
 )
 #: Counts in the closing record: they follow from the records, which are compared themselves.
 _SESSION_COUNTS = frozenset({"records", "dropped", "frames"})
