@@ -156,6 +156,37 @@ class RateLimit:
 _PAIR_REDACTED = r"\1" + REDACTED
 
 
+def _required_literal(pattern: re.Pattern[str]) -> str | None:
+    r"""A piece of text every match of ``pattern`` contains, for a cheap test before the search.
+
+    The longest run of plain characters at the pattern's top level (``\bbearer\s+...`` gives
+    ``bearer``), lowered when the pattern ignores case. None when there is no such run, or when
+    the pattern cannot be read this way: then the pattern always runs.
+    """
+    try:
+        import re._parser as parser  # type: ignore[import-not-found]  # noqa: PLC0415
+
+        # The standard library's own pattern parser (private, hence the guard around it).
+        parsed = parser.parse(pattern.pattern, pattern.flags)
+        literal_op = parser.LITERAL
+    except Exception:  # any surprise only costs the shortcut
+        return None
+    best = run = ""
+    for op, arg in parsed:
+        if op is literal_op:
+            run += chr(arg)
+            best = max(best, run, key=len)
+        else:
+            run = ""
+    if not best:
+        return None
+    if pattern.flags & re.IGNORECASE:
+        # Lowered text is compared only when it is ASCII, where lowering is exactly what the
+        # pattern's case folding does; a literal outside ASCII gives no shortcut.
+        return best.lower() if best.isascii() else None
+    return best
+
+
 def _pairs_pattern(names: frozenset[str]) -> re.Pattern[str] | None:
     """``name=value``, ``name: value`` and ``"name": "value"`` for the redacted field names,
     as programs print them inside free text (a logfmt tail, a JSON fragment, a message)."""
@@ -184,6 +215,11 @@ class Shaper:
         # Applied one by one: each keeps its own inline flags, which cannot be joined into one.
         self._patterns = dest.redact_patterns
         self._limit = RateLimit(dest.rate_limit)
+        # Each pattern with the text it cannot match without, and whether that text is lowered.
+        self._checks = [
+            (pattern, _required_literal(pattern), bool(pattern.flags & re.IGNORECASE))
+            for pattern in dest.redact_patterns
+        ]
         self._pairs = _pairs_pattern(self._fields)
         # A case-sensitive search of the lowered text skips most messages several times faster
         # than the case-insensitive pattern itself.
@@ -192,12 +228,27 @@ class Shaper:
         self.limited = 0
 
     def _text(self, value: str) -> str:
-        for pattern in self._patterns:
+        # Most text can be told apart from every pattern by a substring test, several times
+        # cheaper than the search. Lowering stands for case folding only on ASCII text (outside
+        # it, a long s or a dotted capital I match "s" or "i" under the patterns' folding but
+        # not once lowered), so
+        # other text always gets the full search.
+        ascii_text = value.isascii()
+        lowered = value.lower() if ascii_text else value
+        for pattern, literal, folded in self._checks:
+            if (
+                literal is not None
+                and (ascii_text or not folded)
+                and literal not in (lowered if folded else value)
+            ):
+                continue
             value = pattern.sub(REDACTED, value)
+            ascii_text = value.isascii()
+            lowered = value.lower() if ascii_text else value
         if (
             self._pairs is not None
             and ("=" in value or ":" in value)
-            and self._pair_names.search(value.lower())
+            and (not value.isascii() or self._pair_names.search(value.lower()))
         ):
             value = self._pairs.sub(_PAIR_REDACTED, value)
         return value

@@ -1,0 +1,85 @@
+"""The redaction shortcut (a substring test before each pattern) never lets a match through.
+
+Redaction runs on every record; most text contains none of a pattern's required characters, so
+a cheap test skips the search. These tests hold the shortcut to the plain search's result on
+text chosen to break it: Unicode characters that case folding matches but lowering does not.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sealog.keep._shape import REDACTED, Shaper, _required_literal
+from sealog.profile import builtin_profile
+from sealog.profile._model import Destination
+
+PATTERNS = builtin_profile("production").owner.redact_patterns
+FIELDS = ("password", "secret", "token", "api_key")
+
+
+def _plain(value: str, patterns: tuple[re.Pattern[str], ...]) -> str:
+    for pattern in patterns:
+        value = pattern.sub(REDACTED, value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("pattern", "literal"),
+    [
+        (r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}", "bearer"),
+        (r"AKIA[0-9A-Z]{16}", "AKIA"),
+        (r"-----BEGIN [A-Z ]*PRIVATE KEY-----", "PRIVATE KEY-----"),
+        (r"(?i)token|secret", None),  # alternatives: no single required text
+        (r"[0-9]{4}-[0-9]{4}", "-"),
+        (r"(?i)stra\u00dfe", None),  # a literal outside ASCII under case folding: no shortcut
+    ],
+)
+def test_required_literal_is_text_every_match_contains(pattern: str, literal: str | None) -> None:
+    assert _required_literal(re.compile(pattern)) == literal
+
+
+#: Letters that case folding matches to ASCII ones but lowering does not: long s, dotted and
+#: dotless i, the Kelvin sign.
+FOLDING = "\u017f\u0130\u0131\u212a"
+TRICKY = st.text(
+    alphabet=st.sampled_from(list("bearerBEARERAKIA0123456789XYZ -=:passwordtokn\"'" + FOLDING)),
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    prefix=TRICKY,
+    secret=st.sampled_from(
+        ["bearer abcdefgh12", "BEARER ABCDEFGH12", "bear\u017fr x", "AKIAABCDEFGHIJKLMNOP", "x"]
+    ),
+)
+def test_shortcut_redacts_exactly_what_the_plain_search_redacts(prefix: str, secret: str) -> None:
+    shaper = Shaper(Destination(redact_patterns=PATTERNS))
+    text = prefix + secret + prefix
+    assert shaper._text(text) == _plain(text, PATTERNS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pa\u017f\u017fword=hunter2",  # a long s folds to "s": the pair must still be found
+        "SECRET: hunter2",
+        "\u0130d api_key=hunter2",
+        "token = 'hunter2'",
+    ],
+)
+def test_field_pairs_in_text_are_redacted_whatever_the_letters(text: str) -> None:
+    shaper = Shaper(Destination(redact_fields=FIELDS))
+    assert "hunter2" not in shaper._text(text)
+
+
+def test_bearer_token_with_a_dotless_i_lookalike_is_still_redacted() -> None:
+    # "(?i)bearer" matches "bearer" only; the shortcut must not make the result differ either way.
+    shaper = Shaper(Destination(redact_patterns=PATTERNS))
+    for text in ("Authorization: Bearer abcdefgh123", "\u0130 Authorization: bEaReR abcdefgh123"):
+        assert "abcdefgh123" not in shaper._text(text)
