@@ -242,7 +242,7 @@ def test_a_row_that_cannot_be_shaped_is_reported_and_the_stream_goes_on(
     k.session.tick()
     k.session.close()
     records = k.owner_records()
-    assert any("could not be shaped: TypeError" in r.message for r in records)
+    assert any("could not be shaped" in r.message for r in records)
     assert any(r.message == "after the bad row" for r in records)
 
 
