@@ -66,6 +66,9 @@ class _Host:
     def emit(self, event: str, **fields: Any) -> None:
         self._out.append({"event": event, **fields})
 
+    def log(self, level: str, logger: str, message: str) -> None:
+        self.emit("keep.log", level=level, logger=logger, message=message)
+
 
 @contextmanager
 def capture_records(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import collections
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
-from sealog.keep._host_rules import HostRules
+from sealog.keep._host_rules import HostEvents, HostRules
 from sealog.keep._shape import row_from_record
 from sealog.profile._model import Profile
 from sealog.seal._row import Row
@@ -22,13 +22,6 @@ class RowSink(Protocol):
 
     def submit(self, row: Row) -> None:
         """Hand one row over (must be cheap and thread-safe)."""
-
-
-class HostEvents(Protocol):
-    """The subset of :class:`~sealog.keep.HostChannel` the handler uses."""
-
-    def emit(self, event: str, **fields: Any) -> None:
-        """Write one event."""
 
 
 class SealogHandler(logging.Handler):
@@ -112,9 +105,7 @@ class SealogHandler(logging.Handler):
             if level >= self._host_min and self._host is not None:
                 if row is None:
                     row = row_from_record(record, source=self._source, reveal_secrets=self._reveal)
-                event = self.host_rules.event(row)
-                if event is not None:
-                    self._host.emit(event[0], **event[1])
+                self.host_rules.tell(row, self._host)
         except Exception:
             self.handleError(record)
 

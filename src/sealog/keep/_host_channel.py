@@ -157,6 +157,22 @@ class HostChannel:
             if self._record is not None:
                 self._record(obj)
 
+    def log(self, level: str, logger: str, message: str) -> None:
+        """Write one ``keep.log`` line: :meth:`emit` for the one free-text event, without the
+        token checks that do not apply to it (a development profile calls this per record)."""
+        obj = HostEvent(event=_DEFERRED, level=level, logger=logger, message=message)
+        if self.session:
+            obj["session"] = self.session
+        obj["time"] = round(self._clock(), 3)
+        obj.more = False
+        with self._lock:
+            pending = self._pending
+            pending.append(obj)
+            if len(pending) >= LOG_BATCH:
+                self._write_pending()
+            elif len(pending) == 1:
+                self._start_flusher()
+
     def flush(self) -> None:
         """Write the ``keep.log`` lines that wait."""
         with self._lock:

@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sealog.keep._shape import RateLimit, Shaper
 from sealog.profile._model import HostClear, Profile
 from sealog.seal._row import LEVEL_MAX, Row, make_row
 from sealog.seal._vocabulary import SESSION_LOGGER
 
-__all__ = ["HostRules"]
+__all__ = ["HostEvents", "HostRules"]
+
+
+class HostEvents(Protocol):
+    """What the rules need of a host channel (:class:`~sealog.keep.HostChannel` has both)."""
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Write one vocabulary event."""
+
+    def log(self, level: str, logger: str, message: str) -> None:
+        """Write one ``keep.log`` line (``host = "records"`` only)."""
 
 
 
@@ -49,28 +59,24 @@ class HostRules:
         self._seal = seal
         self.held_back = 0
 
-    def event(self, row: Row) -> tuple[str, dict[str, Any]] | None:
-        """The host-channel event for ``row`` (name and fields), or None for none."""
+    def tell(self, row: Row, host: HostEvents) -> None:
+        """Tell the host what the rules let it know of ``row``, if anything."""
         if row.level < self.min_level or row.source not in self._sources:
-            return None
+            return
         if self._shaper is not None:
             shaped = self._shaper.shape(row)
             if shaped is None:
                 self.held_back += self._shaper.limited
                 self._shaper.limited = 0
-                return None
+                return
             self._release()
-            fields = {
-                "level": _level_name(shaped.level),
-                "logger": shaped.logger,
-                "message": _plain(shaped),
-            }
-            return "keep.log", fields
+            host.log(_level_name(shaped.level), shaped.logger, _plain(shaped))
+            return
         if not self._limit.allow(row.time):
             self.held_back += 1
-            return None
+            return
         self._release()
-        return "keep.error", {"code": "workload.error"}
+        host.emit("keep.error", code="workload.error")
 
     def line(self, row: Row) -> str | None:
         """The clear copy of a captured output line (``records`` only), shaped by the rules; a

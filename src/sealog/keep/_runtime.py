@@ -178,9 +178,7 @@ class _Relay:
             return
         if self.echo and row.logger in ("stdout", "stderr"):
             return  # under host = "records" captured output is echoed as lines, not events
-        event = self.rules.event(row)
-        if event is not None:
-            self.host.emit(event[0], **event[1])
+        self.rules.tell(row, self.host)
 
     def line(self, message: object) -> None:
         """One JSON line from a workload process: a list of rows, or its flight recorder."""
