@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,72 @@ def setup(contender: str, tmp: Path, pool: list[Call]) -> tuple[Callable[[int], 
                 log(lvl, tpl, *args, **kw)
 
         return run, fh.close
+    if contender == "picologging":
+        import picologging
+
+        handler = picologging.FileHandler(str(tmp / "pico.log"))
+        handler.setFormatter(picologging.Formatter(FORMAT))
+        proot = picologging.getLogger()
+        proot.handlers = [handler]
+        proot.setLevel(logging.DEBUG)
+        plog = {name: picologging.getLogger(name) for name in LOGGERS}
+        first_exc = next(c[5] for c in pool if c[5] is not None)
+        exc_text = "".join(traceback.format_exception(*first_exc)).replace("%", "%%")
+        pcalls = [
+            (plog[name].log, lvl, tpl, args, extra, exc)
+            for lvl, name, tpl, args, extra, exc in pool
+        ]
+
+        def pico_run(n: int) -> None:
+            size = len(pcalls)
+            for i in range(n):
+                log, lvl, tpl, args, extra, exc = pcalls[i % size]
+                # picologging 0.9 crashes when one `extra` dict or one exc_info tuple is logged
+                # many times (it drops references it does not own): each call gets its own copy of
+                # `extra`, and a record with a traceback carries the traceback's text.
+                extra = dict(extra) if extra else None
+                if exc is not None:
+                    log(lvl, tpl + "\n" + exc_text, *args, extra=extra)
+                else:
+                    log(lvl, tpl, *args, extra=extra)
+
+        def pico_finish() -> None:
+            handler.close()
+
+        return pico_run, pico_finish
+    if contender == "loguru":
+        from loguru import logger as loguru_logger
+
+        loguru_logger.remove()
+        sink = loguru_logger.add(str(tmp / "loguru.log"), level="DEBUG", enqueue=False)
+        names = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+        bound = {name: loguru_logger.bind(logger=name) for name in LOGGERS}
+        lcalls = []
+        for lvl, name, tpl, args, extra, exc in pool:
+            # loguru formats with str.format; the %-template is rendered first, as a user would.
+            lcalls.append(
+                (
+                    bound[name],
+                    names[lvl],
+                    (tpl % args).replace("{", "{{").replace("}", "}}"),
+                    extra or {},
+                    exc is not None,
+                )
+            )
+
+        def loguru_run(n: int) -> None:
+            size = len(lcalls)
+            for i in range(n):
+                log, lvl, msg, extra, exc = lcalls[i % size]
+                if exc:
+                    log.opt(exception=True).log(lvl, msg, **extra)
+                else:
+                    log.log(lvl, msg, **extra)
+
+        def loguru_finish() -> None:
+            loguru_logger.remove(sink)
+
+        return loguru_run, loguru_finish
     if contender.startswith("sealog-"):
         import sealog
 

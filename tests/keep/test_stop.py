@@ -85,3 +85,33 @@ def test_workload_ignoring_sigterm_is_killed_after_the_grace_period(
     assert events[-1]["code"] == "workload.killed"
     (verdict,) = verify_store(store, owner_key)
     assert verdict.ok, verdict.message
+
+
+def test_an_exited_unreaped_process_does_not_count_as_alive_in_its_group() -> None:
+    """strace's detached tracer ends as a zombie that init reaps later: the end of a session
+    must not wait for that (it made every traced run of a short program a second longer)."""
+    import os
+    import subprocess
+
+    from sealog.keep._stop import _group_alive, stop_group
+
+    proc = subprocess.Popen(["true"], start_new_session=True)
+    # Wait until it has exited, without reaping it: a zombie in its own group.
+    os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+    os.killpg(proc.pid, 0)  # the kernel still counts it as a member...
+    assert not _group_alive(proc.pid)  # ...but nothing runs there
+    stop_group(proc.pid, grace=30.0)  # returns at once instead of polling for the grace period
+    assert proc.wait() == 0
+
+
+def test_a_running_process_keeps_its_group_alive() -> None:
+    import subprocess
+
+    from sealog.keep._stop import _group_alive
+
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert _group_alive(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()

@@ -35,13 +35,41 @@ def _signal_group(pgid: int, signum: int) -> bool:
     return True
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running.
+
+    A process that has exited but not been reaped (a zombie: strace's detached tracer, whose
+    parent is gone, waits for init to collect it) still counts for ``killpg(pgid, 0)``, yet it
+    runs nothing; where ``/proc`` tells, zombies do not count.
+    """
+    if not _signal_group(pgid, 0):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # pragma: no cover - no /proc: trust the signal test
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
+
+
 def stop_group(pgid: int, grace: float) -> None:
     """SIGTERM every process left in group ``pgid``; SIGKILL those alive ``grace`` s later."""
     if not _signal_group(pgid, signal.SIGTERM):
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if not _signal_group(pgid, 0):
+        if not _group_alive(pgid):
             return
         time.sleep(_POLL)
     _signal_group(pgid, signal.SIGKILL)
