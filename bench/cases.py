@@ -260,9 +260,11 @@ def rss(contender: str, n: int) -> dict[str, Any]:
 def read(n: int, repeats: int) -> dict[str, Any]:
     """The owner reading ``n`` sealed records (decrypt, verify, ``--json``), against
     ``json.loads`` over the same records as plaintext JSON lines."""
-    from sealog.owner._reader import SessionReader
-    from sealog.owner._render import record_json
+    from sealog.owner import RecordView, SessionReader, record_json_line
     from sealog.seal._keys import OwnerPrivateKey
+
+    def record_json(session: str, record: Any, profile: str) -> str:
+        return record_json_line(RecordView(session, "keep", profile, record))[:-1]
 
     pool = make_pool()
     with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
@@ -353,6 +355,104 @@ def read(n: int, repeats: int) -> dict[str, Any]:
             "plain_print_us": statistics.median(times["plain_print"]),
             "plain_us": statistics.median(times["plain"]),
             "samples": times,
+        }
+
+
+_BASELINE = (
+    "import json, sys\n"
+    "loads = json.loads\n"
+    "with open(sys.argv[1], 'rb') as fh:\n"
+    "    for line in fh:\n"
+    "        loads(line)\n"
+)
+
+
+def reading(n: int, repeats: int) -> dict[str, Any]:
+    """The owner's commands as whole processes over one ``n``-record development store, each
+    against one process doing ``json.loads`` over the same records as JSON lines.
+
+    Rounds interleave the contenders, so that a change in the machine's load hits all alike;
+    each ratio is the median of the ratios within a round.
+    """
+    pool = make_pool()
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        tmp = Path(d)
+        _owner(tmp)
+        run, finish = setup("sealog-development", tmp, pool)
+        run(n)
+        finish()
+        _reset_logging()
+        sealog_cli = str(Path(sys.executable).with_name("sealog"))
+        store, key = str(tmp / "store"), str(tmp / "owner.key")
+        lines = tmp / "records.jsonl"
+        with open(lines, "w") as out:
+            subprocess.run(
+                [sealog_cli, "read", store, "--key", key, "--json"], stdout=out, check=True
+            )
+        with open(lines, "rb") as fh:
+            records = sum(1 for _ in fh)
+        contenders: dict[str, list[str]] = {
+            "baseline": [sys.executable, "-c", _BASELINE, str(lines)],
+            "read_json": [sealog_cli, "read", store, "--key", key, "--json"],
+            "read_text": [sealog_cli, "read", store, "--key", key],
+            "verify": [sealog_cli, "verify", store, "--key", key],
+        }
+        seconds: dict[str, list[float]] = {c: [] for c in contenders}
+        for _ in range(repeats):
+            for name, argv in contenders.items():
+                with open(tmp / "out", "w") as out:
+                    t0 = time.perf_counter()
+                    subprocess.run(argv, stdout=out, check=True)
+                    seconds[name].append(time.perf_counter() - t0)
+        ratios = {
+            name: statistics.median(
+                x / b for x, b in zip(samples, seconds["baseline"], strict=True)
+            )
+            for name, samples in seconds.items()
+        }
+        return {
+            "records": records,
+            "sealed_bytes": sum(p.stat().st_size for p in (tmp / "store").glob("*.seal")),
+            "jsonl_bytes": lines.stat().st_size,
+            "seconds": {k: statistics.median(v) for k, v in seconds.items()},
+            "ratio": ratios,
+            "samples": seconds,
+        }
+
+
+def diff_scale(n_a: int, n_b: int) -> dict[str, Any]:
+    """``sealog diff`` of an ``n_a``-record development session against an ``n_b``-record one,
+    as one process: seconds and peak RSS."""
+    import resource
+
+    pool = make_pool()
+    with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
+        tmp = Path(d)
+        _owner(tmp)
+        stores = []
+        for name, n in (("a", n_a), ("b", n_b)):
+            run, finish = setup("sealog-development", tmp, pool)
+            run(n)
+            finish()
+            _reset_logging()
+            (tmp / "store").rename(tmp / name)
+            stores.append(str(tmp / name))
+        sealog_cli = str(Path(sys.executable).with_name("sealog"))
+        argv = [sealog_cli, "diff", *stores, "--key", str(tmp / "owner.key"), "--max", "20"]
+        t0 = time.perf_counter()
+        done = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
+        seconds = time.perf_counter() - t0
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_kib = usage.ru_maxrss
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+        return {
+            "records_a": n_a,
+            "records_b": n_b,
+            "seconds": seconds,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "peak_rss_kib": peak_kib,
+            "exit": done.returncode,
+            "summary": summary,
         }
 
 
@@ -482,6 +582,10 @@ def main(argv: list[str]) -> None:
         result = rss(argv[1], int(argv[2]))
     elif kind == "read":
         result = read(int(argv[1]), int(argv[2]))
+    elif kind == "reading":
+        result = reading(int(argv[1]), int(argv[2]))
+    elif kind == "diff":
+        result = diff_scale(int(argv[1]), int(argv[2]))
     elif kind == "aead":
         result = aead()
     elif kind == "lines":

@@ -44,6 +44,11 @@ N_RSS = 1_000_000
 N_READ = 50_000
 #: Captured lines per line-understanding measurement.
 N_LINES = 200_000
+#: The owner's commands as whole processes: records in the development store, and rounds.
+N_READING = 200_000
+READING_ROUNDS = 3
+#: ``sealog diff`` at scale: a short session against a long one.
+N_DIFF = (20_000, 750_000)
 
 
 def case(*args: str) -> dict[str, Any]:
@@ -239,6 +244,10 @@ def main() -> None:
     )
     say("owner reading")
     res["read"] = case("read", str(N_READ), "5")
+    say(f"the owner's commands over {N_READING:,} records")
+    res["reading"] = case("reading", str(N_READING), str(READING_ROUNDS))
+    say(f"diff {N_DIFF[0]:,} against {N_DIFF[1]:,} records")
+    res["diff"] = case("diff", *map(str, N_DIFF))
     say("AEAD")
     res["aead"] = case("aead")
     say("line understanding")
@@ -272,6 +281,8 @@ def main() -> None:
 def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
     """The results as Markdown."""
     rd = res["read"]
+    rg = res["reading"]
+    df = res["diff"]
     run = res["run"]
     fx = res["fixed"]
     aead4k = res["aead"]["4096"]
@@ -390,6 +401,28 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         f"| `sealog read --json` CLI, whole process | {rd['cli_s'] / rd['records'] * 1e6:.2f} | "
         f"{rd['plain_us'] / (rd['cli_s'] / rd['records'] * 1e6):.2f} |",
         "",
+        "### The owner's commands, whole processes",
+        "",
+        f"{rg['records']:,} records of one development store ({mib(rg['sealed_bytes'] / 1024)}"
+        f" sealed, {mib(rg['jsonl_bytes'] / 1024)} as JSON lines); each command is one process,"
+        " output to a file, against one process running `json.loads` over the same records as"
+        f" JSON lines; median of {READING_ROUNDS} interleaved rounds.",
+        "",
+        "| command | seconds | ratio to `json.loads` |",
+        "|---|---:|---:|",
+        f"| `json.loads` per line (baseline) | {rg['seconds']['baseline']:.2f} | 1.00x |",
+        f"| `sealog read --json` | {rg['seconds']['read_json']:.2f} | "
+        f"{rg['ratio']['read_json']:.2f}x |",
+        f"| `sealog read` (text) | {rg['seconds']['read_text']:.2f} | "
+        f"{rg['ratio']['read_text']:.2f}x |",
+        f"| `sealog verify` | {rg['seconds']['verify']:.2f} | {rg['ratio']['verify']:.2f}x |",
+        "",
+        "### Diff at scale",
+        "",
+        f"`sealog diff` of {df['records_a']:,} against {df['records_b']:,} development records:"
+        f" {df['seconds']:.1f} s ({df['cpu_seconds']:.1f} s of CPU), peak RSS"
+        f" {mib(df['peak_rss_kib'])}. {df['summary']}.",
+        "",
         "## Peak memory",
         "",
         f"Growth of the peak RSS (`VmHWM`) while logging {N_RSS:,} records, after a warm-up.",
@@ -474,6 +507,16 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         f"| line understanding adds <= 2 us per captured line (mix) | "
         f"{res['lines']['mix_added_us']:.2f} us | {ok(res['lines']['mix_added_us'], 2.0)} |",
         *stream_targets(res, ok),
+        f"| `read --json` <= 1.5x `json.loads` | {rg['ratio']['read_json']:.2f}x | "
+        f"{ok(rg['ratio']['read_json'], 1.5)} |",
+        f"| `read` (text, to a file) <= 2.0x `json.loads` | {rg['ratio']['read_text']:.2f}x | "
+        f"{ok(rg['ratio']['read_text'], 2.0)} |",
+        f"| `verify` <= 1.0x `json.loads` | {rg['ratio']['verify']:.2f}x | "
+        f"{ok(rg['ratio']['verify'], 1.0)} |",
+        f"| `diff` {df['records_a']:,} vs {df['records_b']:,} < 20 s | {df['seconds']:.1f} s | "
+        f"{ok(df['seconds'], 20)} |",
+        f"| `diff` {df['records_a']:,} vs {df['records_b']:,} < 200 MiB | "
+        f"{mib(df['peak_rss_kib'])} | {ok(df['peak_rss_kib'], 200 * 1024)} |",
         "",
     ]
     if "fleet" in res:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sealog.host._store import Store
+from sealog.host._store import SessionFile, Store
 from sealog.keep._handler import SealogHandler
 from sealog.keep._session import SealedSession
 from sealog.profile._model import Profile
@@ -43,12 +44,13 @@ def owner_key() -> OwnerPrivateKey:
 
 
 @pytest.fixture
-def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> SessionMaker:
+def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> Iterator[SessionMaker]:
     """Write a real session into ``tmp_path/store`` and return ``(store, session id)``.
 
     Keyword arguments: ``records`` (how many INFO records), ``close`` (write the closing
     frame), ``profile``, ``key`` (the owner key to seal to), ``frames_every`` (flush after this
-    many records, giving that many records per frame).
+    many records, giving that many records per frame), ``writer_alive`` (an unclosed session's
+    file stays held, as by a running Keep; otherwise it is released, as by one that died).
     """
 
     def make(
@@ -59,6 +61,7 @@ def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> SessionMaker:
         key: OwnerPrivateKey | None = None,
         frames_every: int = 5,
         store: Path | None = None,
+        writer_alive: bool = False,
     ) -> tuple[Path, str]:
         prof = profile or plain_profile(epoch_frames=3, checkpoint_every=4)
         owner = (key or owner_key).public_key
@@ -87,9 +90,16 @@ def make_session(tmp_path: Path, owner_key: OwnerPrivateKey) -> SessionMaker:
             sealed.close()
         else:
             sealed.flush()
+            if writer_alive:
+                held.append(sink)
+            else:
+                sink.close()
         return store_path, header.session_hex
 
-    return make
+    held: list[SessionFile] = []
+    yield make
+    for sink in held:
+        sink.close()
 
 
 # -- the control process -------------------------------------------------------------------

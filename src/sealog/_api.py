@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
 from sealog.audit import ControlPolicy, control_policy_digest, load_control_policy
@@ -73,7 +74,25 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        etype: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if etype is not None and value is not None and not self.sealed.closed:
+            # The exception that ends the block is what the owner most wants to see: sealed
+            # like an uncaught exception under ``sealog run``, shaped by the profile.
+            record = logging.LogRecord(
+                "sealog.uncaught",
+                logging.CRITICAL,
+                __file__,
+                0,
+                "uncaught %s",
+                (etype.__qualname__,),
+                (etype, value, tb),
+            )
+            self.handler.handle(record)
         self.close()
 
 

@@ -7,11 +7,11 @@ by ``sealog run`` with real owner keys.
 from __future__ import annotations
 
 import json
+import signal
 import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -135,7 +135,7 @@ def test_post_quantum_hybrid_key_works_end_to_end(tmp_path: Path) -> None:
     assert read.returncode == 0, read.stderr
     messages = [r["message"] for r in json_lines(read.stdout)]
     assert "giving up" in messages
-    header = json.loads(sealog("host-view", store, "--json").stdout)[0]["header"]
+    header = json_lines(sealog("host-view", store, "--json").stdout)[0]["header"]
     assert header["kem"] == "mlkem768-x25519"
 
 
@@ -208,7 +208,7 @@ def test_read_without_json_prints_readable_lines(sessions) -> None:
     assert "CRITICAL" in done.stdout
 
 
-def test_read_follow_prints_records_as_they_arrive_and_returns_once_closed(
+def test_read_follow_waits_for_the_store_and_picks_up_a_restarted_keep_until_interrupted(
     tmp_path: Path, owner
 ) -> None:
     key, pub = owner
@@ -217,60 +217,67 @@ def test_read_follow_prints_records_as_they_arrive_and_returns_once_closed(
     script = write(
         tmp_path / "slow.py",
         f"""
-        import logging, os, time
+        import logging, os, sys, time
         log = logging.getLogger("slow")
-        log.error("first")
+        log.error("first " + sys.argv[1])
         deadline = time.monotonic() + 30
         while not os.path.exists({str(go)!r}) and time.monotonic() < deadline:
             time.sleep(0.05)
-        log.error("second")
+        log.error("second " + sys.argv[1])
         """,
     )
     profile = fast_profile(tmp_path, "testing")
-    writer = subprocess.Popen(
-        [
-            *SEALOG,
-            "run",
-            "--owner",
-            str(pub),
-            "--profile",
-            str(profile),
-            "--store",
-            str(store),
-            "--",
-            sys.executable,
-            str(script),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not list(store.glob("*.seal")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        reader = subprocess.Popen(
-            [*SEALOG, "read", str(store), "--key", str(key), "--json", "--follow"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+
+    def keep(run: str) -> subprocess.Popen[bytes]:
+        where = ["--owner", str(pub), "--profile", str(profile), "--store", str(store)]
+        return subprocess.Popen(
+            [*SEALOG, "run", *where, "--", sys.executable, str(script), run],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        assert reader.stdout is not None
+
+    # The reader starts first: the store does not exist yet.
+    reader = subprocess.Popen(
+        [*SEALOG, "read", str(store), "--key", str(key), "--json", "--follow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout is not None
+    writers = [keep("one")]
+
+    def until(message: str) -> list[dict]:
         seen = []
-        while "first" not in seen:
+        while not seen or seen[-1]["message"] != message:
             line = reader.stdout.readline()
-            assert line, "follow ended before the session was closed"
-            seen.append(json.loads(line)["message"])
-        assert reader.poll() is None  # still following: the session is open
+            assert line, "follow ended on its own"
+            seen.append(json.loads(line))
+        return seen
+
+    try:
+        first = until("first one")[-1]["session"]
         go.touch()
-        rest, err = reader.communicate(timeout=20)
-        assert reader.returncode == 0, err
-        seen += [r["message"] for r in json_lines(rest)]
-        assert "second" in seen
-        assert seen[-1] == "session closed"
+        until("session closed")
+        assert writers[0].wait(timeout=20) == 0
+        writers.append(keep("two"))  # the Keep restarts: a new session in the same store
+        records = until("session closed")
+        assert [r["message"] for r in records if r["logger"] == "slow"] == [
+            "first two",
+            "second two",
+        ]
+        assert {r["session"] for r in records} == {records[0]["session"]}
+        assert records[0]["session"] != first
+        assert reader.poll() is None  # still following, for the next restart
+        reader.send_signal(signal.SIGINT)
+        _, err = reader.communicate(timeout=20)
+        assert reader.returncode == 0
+        assert "Traceback" not in err
     finally:
         go.touch()
-        writer.wait(timeout=20)
-    assert writer.returncode == 0
+        if reader.poll() is None:
+            reader.kill()
+        for w in writers:
+            w.wait(timeout=20)
 
 
 # -- verify -------------------------------------------------------------------------------------
@@ -322,7 +329,7 @@ def test_host_view_json_shows_sessions_frames_timings_and_events_only(sessions) 
     assert done.returncode == 0, done.stderr
     assert CANARY not in done.stdout
     assert "charging" not in done.stdout
-    views = {v["session"]: v for v in json.loads(done.stdout)}
+    views = {v["session"]: v for v in json_lines(done.stdout)}
     assert sorted(views) == sids
     for sid, view in views.items():
         seal = (store / f"{sid}.seal").read_bytes()

@@ -154,6 +154,15 @@ def test_approved_order_raises_verbosity_for_its_window_only(tmp_path, owner) ->
     # No DEBUG record was logged outside the window (the ring's are from before the order).
     assert all(r["time"] < window[1] + 0.3 for r in debug_live)
     assert {r["profile"] for r in debug_live} == {"incident"}
+    # The recorder's records arrive after the change but were logged before it, under the
+    # launch profile: they are tagged with that one.
+    released = [
+        r
+        for r in records
+        if r["level"] == "DEBUG" and r["source"] == "workload" and r["time"] < changed["time"]
+    ]
+    assert released
+    assert {r["profile"] for r in released} == {records[0]["profile"]} != {"incident"}
 
     verify = sealog("verify", tmp_path / "st", "--key", key)
     assert verify.returncode == 0

@@ -115,7 +115,8 @@ QUIET = "import sys, time; time.sleep(float(sys.argv[1]))\n"
 
 
 def _series(store: Path) -> tuple[list[int], list[float]]:
-    (session,) = json.loads(sealog("host-view", store, "--json").stdout)
+    (line,) = sealog("host-view", store, "--json").stdout.splitlines()
+    session = json.loads(line)
     return session["frame_sizes"], session["times"]
 
 

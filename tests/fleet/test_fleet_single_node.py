@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import select
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from clihelp import SEALOG, fast_profile
@@ -151,14 +153,26 @@ def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_
         assert first["session"]
         go.touch()
         assert run.wait(timeout=30) == 0
-        out, err = follow.communicate(timeout=30)
+        # follow goes on until interrupted: read its lines on a thread, each wait bounded
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(
+            target=lambda: [lines.put(x) for x in follow.stdout],  # type: ignore[union-attr]
+            daemon=True,
+        ).start()
+        said = []
+        while "session closed" not in said:
+            line = lines.get(timeout=30)
+            said.append(json.loads(line)["message"])
+        follow.send_signal(signal.SIGINT)
+        _, err = follow.communicate(timeout=30)
     finally:
         go.touch()
         run.kill()
+        if follow.poll() is None:
+            follow.kill()
     assert follow.returncode == 0, err
-    said = [json.loads(line)["message"] for line in out.splitlines()]
     assert "after the reader" in said
-    code, out, err = cli("verify", source, "--key", key, "--keep", "direct")
+    code, _, err = cli("verify", source, "--key", key, "--keep", "direct")
     assert code == 0, err
 
 
@@ -230,9 +244,15 @@ def test_owner_views_diffs_and_selects_from_nats_as_from_the_folder(
 
     code, out, err = cli("host-view", source, "--json")
     assert code == 0, err
-    on_nats = [{k: s[k] for k in ("session", "header", "frame_sizes")} for s in json.loads(out)]
+    on_nats = [
+        {k: s[k] for k in ("session", "header", "frame_sizes")}
+        for s in map(json.loads, out.splitlines())
+    ]
     code, out, _ = cli("host-view", store, "--json")
-    on_folder = [{k: s[k] for k in ("session", "header", "frame_sizes")} for s in json.loads(out)]
+    on_folder = [
+        {k: s[k] for k in ("session", "header", "frame_sizes")}
+        for s in map(json.loads, out.splitlines())
+    ]
     assert sorted(on_nats, key=str) == sorted(on_folder, key=str)
 
     folder_diff = cli("diff", f"{store}:{a}", f"{store}:{b}", "--key", key)

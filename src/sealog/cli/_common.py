@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -17,7 +18,7 @@ import click
 from sealog.errors import Error
 from sealog.owner import printable
 
-__all__ = ["SealogGroup", "fail", "guarded"]
+__all__ = ["SealogGroup", "fail", "guarded", "quiet_broken_pipe"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,6 +29,20 @@ def fail(message: str, code: int = 2) -> None:
     # Messages quote paths, names and values someone else chose: one line, no escapes.
     click.echo(f"sealog: error: {printable(message)}", err=True)
     sys.exit(code)
+
+
+def quiet_broken_pipe() -> None:
+    """Exit quietly when the reader of our output went away (``sealog read | head``).
+
+    Whatever is still buffered for standard output would fail again when the interpreter
+    flushes it at exit, so standard output is pointed at ``/dev/null`` first.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing will be flushed to a closed pipe
+    sys.exit(0)
 
 
 def _debug_enabled() -> bool:
@@ -50,6 +65,8 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
             if _debug_enabled():
                 raise
             fail(str(exc), exc.exit_code)
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except OSError as exc:
             if _debug_enabled():
                 raise
@@ -94,6 +111,11 @@ class SealogGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # A command group given no command: its help is what the person is after.
+            if exc.ctx is not None:
+                click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as exc:
             where = f"{exc.ctx.command_path}: " if exc.ctx is not None else ""
             click.echo(f"sealog: error: {where}{printable(exc.format_message())}", err=True)

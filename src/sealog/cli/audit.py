@@ -303,7 +303,8 @@ def order_sign(order_path: Path, key_path: Path) -> None:
     key = SigningKey.load(key_path)
     signed = ChangeOrder.load(order_path).sign(key)
     signed.save(order_path)
-    click.echo(f"signed {order_path} with key {key.key_id} ({len(signed.signatures)} signatures)")
+    count = len(signed.signatures)
+    click.echo(f"signed {order_path} with key {key.key_id} (signatures: {count})")
 
 
 def _load_order_or_bundle(path: Path) -> tuple[ChangeOrder, OrderBundle | None]:

@@ -16,13 +16,17 @@ from sealog.cli._source import session_spec
 from sealog.errors import FormatError
 from sealog.owner import (
     LEVEL_STYLE,
-    DiffResult,
+    DiffReport,
+    LineWriter,
     Located,
     OwnerPrivateKey,
+    ProgressBar,
     Record,
-    diff_sessions,
-    load_session,
+    StoreDiff,
+    diff_stores,
+    json_line,
     printable,
+    split_session_spec,
 )
 
 __all__ = ["diff"]
@@ -65,7 +69,7 @@ def _value(v: Any) -> str:
     return "(absent)" if v is None else json.dumps(v, default=str)
 
 
-def _print_human(console: Console, names: tuple[str, str], result: DiffResult) -> None:
+def _print_human(console: Console, names: tuple[str, str], result: DiffReport) -> None:
     name_a, name_b = names
     first = result.first_divergence
     if first is None:
@@ -87,10 +91,14 @@ def _print_human(console: Console, names: tuple[str, str], result: DiffResult) -
         console.print()
         _block(console, "A, around the divergence:", first.context_a, first.index_a)
         _block(console, "B, around the divergence:", first.context_b, first.index_b)
-    for title, items in (("only in A", result.only_a), ("only in B", result.only_b)):
-        if items:
+    for title, items, count in (
+        ("only in A", result.only_a, result.only_a_count),
+        ("only in B", result.only_b, result.only_b_count),
+    ):
+        if count:
             console.print()
-            console.print(Text(f"{title} ({len(items)}):", style="bold"))
+            shown = f", first {len(items)} shown" if len(items) < count else ""
+            console.print(Text(f"{title} ({count}{shown}):", style="bold"))
             for item in items:
                 console.print(_line(item), soft_wrap=True)
     if result.fingerprint_changes:
@@ -100,13 +108,57 @@ def _print_human(console: Console, names: tuple[str, str], result: DiffResult) -
         )
         for k, (va, vb) in result.fingerprint_changes.items():
             console.print(f"  {k}: A {_value(va)}  B {_value(vb)}", soft_wrap=True)
+    console.print()
+    console.print(result.summary(), highlight=False)
+
+
+def _print_json(specs: tuple[str, str], diffed: StoreDiff) -> None:
+    """One object per line: the summary first, then one line per record only one side has."""
+    result = diffed.report
+    out = LineWriter(sys.stdout)
+    head: dict[str, Any] = {}
+    for label, spec, verdict in (
+        ("a", specs[0], diffed.verdict_a),
+        ("b", specs[1], diffed.verdict_b),
+    ):
+        head[label] = {"spec": spec, "session": verdict.session, "status": verdict.status}
+    first = result.first_divergence
+    failing_a, failing_b = result.failing_only_a, result.failing_only_b
+    head |= {
+        "same": result.same,
+        "counts": result.counts(),
+        "first_divergence": first.to_json() if first else None,
+        "first_failing_call": {
+            "a": failing_a.to_json() if failing_a else None,
+            "b": failing_b.to_json() if failing_b else None,
+        },
+        "fingerprint_changes": {k: list(v) for k, v in result.fingerprint_changes.items()},
+    }
+    out.write(json_line(head))
+    for side, items in (("a", result.only_a), ("b", result.only_b)):
+        for item in items:
+            out.write(json_line({"only": side, **item.to_json()}))
+    out.flush()
 
 
 @click.command()
 @click.argument("a")
 @click.argument("b")
-@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object with the whole result.")
+@click.option(
+    "--key",
+    "key_path",
+    type=_PATH,
+    required=True,
+    envvar="SEALOG_KEY",
+    show_envvar=True,
+    help="The owner's private key (or set SEALOG_KEY).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per line: the summary, then each record only one side has.",
+)
 @click.option(
     "--context",
     type=int,
@@ -114,8 +166,16 @@ def _print_human(console: Console, names: tuple[str, str], result: DiffResult) -
     show_default=True,
     help="Records shown before and from the divergence, on each side.",
 )
+@click.option(
+    "--max",
+    "max_items",
+    type=int,
+    default=50,
+    show_default=True,
+    help="Records only one side has, printed per side (all are counted).",
+)
 @guarded
-def diff(a: str, b: str, key_path: Path, as_json: bool, context: int) -> None:
+def diff(a: str, b: str, key_path: Path, as_json: bool, context: int, max_items: int) -> None:
     """Align two sessions (STORE[:SESSION]) and report where they first diverge.
 
     Times, ids, addresses, pids, temporary paths and measurements are ignored. Exit 0 when the
@@ -124,25 +184,37 @@ def diff(a: str, b: str, key_path: Path, as_json: bool, context: int) -> None:
     """
     if context < 0:
         raise FormatError(f"--context must be 0 or more records, not {context}")
+    if max_items < 0:
+        raise FormatError(f"--max must be 0 or more records, not {max_items}")
     key = OwnerPrivateKey.load(key_path)
-    name_a, records_a, verdict_a = load_session(session_spec(a), key)
-    name_b, records_b, verdict_b = load_session(session_spec(b), key)
+    spec_a, spec_b = session_spec(a), session_spec(b)  # a nats:// source becomes a folder
+    with ProgressBar("comparing") as bar:
+        diffed = diff_stores(
+            split_session_spec(spec_a),
+            split_session_spec(spec_b),
+            key,
+            context=context,
+            max_items=max_items,
+            progress=bar.update if bar.enabled else None,
+        )
+    result = diffed.report
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    for label, verdict in (("A", verdict_a), ("B", verdict_b)):
+    for label, verdict in (("A", diffed.verdict_a), ("B", diffed.verdict_b)):
         if not verdict.ok:
             err.print(
                 f"sealog: warning: session {label} ({verdict.session}) is {verdict.status}: "
-                f"{verdict.message}; comparing the {verdict.records} records that authenticated",
+                f"{verdict.message}; comparing the records that authenticated "
+                f"({verdict.records})",
                 highlight=False,
             )
-    if not records_a and not records_b:
+    if not result.records_a and not result.records_b:
         fail("neither session has a record that authenticates: nothing to compare", 1)
-    result = diff_sessions(records_a, records_b, context=context)
     if as_json:
-        out = {"a": {"spec": a, "session": verdict_a.session, "status": verdict_a.status}}
-        out["b"] = {"spec": b, "session": verdict_b.session, "status": verdict_b.status}
-        sys.stdout.write(json.dumps({**out, **result.to_json()}, default=str) + "\n")
+        _print_json((a, b), diffed)
     else:
-        console = Console(highlight=False, soft_wrap=True)
-        _print_human(console, (name_a, name_b), result)
+        names = (
+            f"{split_session_spec(a)[0]} session {diffed.verdict_a.session}",
+            f"{split_session_spec(b)[0]} session {diffed.verdict_b.session}",
+        )
+        _print_human(Console(highlight=False, soft_wrap=True), names, result)
     sys.exit(0 if result.same else 1)

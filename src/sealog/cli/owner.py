@@ -3,37 +3,35 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from sealog.attest import load_appraisal_policy
-from sealog.audit import SignedTreeHead, VerifyKey
 from sealog.cli._common import guarded
 from sealog.cli._source import store_source
-from sealog.cli.fleet import print_merged
 from sealog.errors import FormatError
-from sealog.host import host_view
+from sealog.host import host_view, is_nats
 from sealog.owner import (
-    SessionReader,
-    StreamSelection,
-    TransparencyReport,
+    OPEN,
+    LineWriter,
+    ProgressBar,
+    Selection,
+    TextRenderer,
     Verdict,
-    check_transparency,
-    print_record,
-    print_verdict,
+    follow_store,
+    json_line,
     printable,
-    readers,
-    record_json,
+    record_json_line,
+    select_records,
     verify_store,
 )
-from sealog.profile import LEVELS
 from sealog.seal import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
+
+if TYPE_CHECKING:
+    from sealog.owner import StreamSelection, TransparencyReport
 
 __all__ = ["host_view_cmd", "keygen", "read", "verify"]
 
@@ -56,84 +54,199 @@ def keygen(prefix: Path, kem: str, force: bool) -> None:
     click.echo(f"key id {key.public_key.key_id} ({kem})")
 
 
-def _level(name: str | None) -> int:
-    if name is None:
-        return 0
-    level = LEVELS.get(name.upper())
-    if level is None:
-        raise FormatError(f"unknown level {name!r}: expected one of {', '.join(LEVELS)}")
-    return level
+_KEY_HELP = "The owner's private key (or set SEALOG_KEY)."
+#: verify's exit code when nothing failed but a session is still being written.
+EXIT_OPEN = 3
+
+
+def _key_option(func: Any) -> Any:
+    return click.option(
+        "--key",
+        "key_path",
+        type=_PATH,
+        required=True,
+        envvar="SEALOG_KEY",
+        show_envvar=True,
+        help=_KEY_HELP,
+    )(func)
+
+
+def _colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+_STATUS_COLOUR = {"intact": "\x1b[32m", "truncated": "\x1b[33m", OPEN: "\x1b[33m"}
+_FAILED_COLOUR = "\x1b[1;31m"
+
+
+def _verdict_line(verdict: Verdict, colour: bool) -> str:
+    """One line per session: the verdict (coloured on a terminal)."""
+    status = verdict.status.upper()
+    where = ""
+    if verdict.header is not None:
+        # The header's names are the launcher's choice: never raw on the owner's terminal.
+        evidence = verdict.header.evidence.kind if verdict.header.evidence else "missing"
+        where = (
+            f" [keep {printable(verdict.header.keep_id)}, "
+            f"profile {printable(verdict.header.profile_name)}, evidence {printable(evidence)}]"
+        )
+    if colour:
+        status = f"{_STATUS_COLOUR.get(verdict.status, _FAILED_COLOUR)}{status}\x1b[0m"
+        where = f"\x1b[2m{where}\x1b[0m" if where else ""
+    return f"{verdict.session} {status}: {printable(verdict.message)}{where}\n"
+
+
+def _warn(verdict: Verdict) -> int:
+    """Report a session that is not intact on stderr; the exit code it calls for in ``read``."""
+    sys.stderr.write(_verdict_line(verdict, _colour(sys.stderr)))
+    sys.stderr.flush()
+    return 0 if verdict.status in ("truncated", OPEN) else 1
 
 
 @click.command()
 @click.argument("store")
-@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
+@_key_option
 @click.option("--session", help="Only this session (an id or a unique prefix).")
-@click.option("--level", help="Only records at this level or above.")
+@click.option("--level", help="Only records at this level or above (any case; warn, fatal).")
+@click.option("--since", help="Only records from this time on: ISO 8601, or ago (10m, 2h, 1d).")
+@click.option("--until", help="Only records before this time: ISO 8601, or ago (10m).")
+@click.option("--logger", "loggers", multiple=True, help="Only this logger and its children.")
+@click.option("--grep", help="Only records whose message or traceback matches this regex.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Choice(["workload", "runtime", "sealog"]),
+    help="Only records from this source (repeatable).",
+)
+@click.option("--keep", "keeps", multiple=True, help="Only sessions of this Keep (id or prefix).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option("--follow", is_flag=True, help="Keep reading as frames arrive, until closed.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Wait for the store, follow every session and pick up new ones, until interrupted.",
+)
 @click.option(
     "--merge/--no-merge",
-    default=None,
-    help="All sessions merged by time, with keep and session columns (default for nats://).",
+    default=True,
+    help="Several sessions merged by time (the default), or printed one after the other.",
 )
 @guarded
-@store_source
 def read(
-    store: Path,
+    store: str,
     key_path: Path,
     session: str | None,
     level: str | None,
+    since: str | None,
+    until: str | None,
+    loggers: tuple[str, ...],
+    grep: str | None,
+    sources: tuple[str, ...],
+    keeps: tuple[str, ...],
     as_json: bool,
     follow: bool,
     merge: bool,
-    selection: StreamSelection,
 ) -> None:
-    """Decrypt, verify and print the records of a store's sessions.
+    """Decrypt, verify and print the records of a store's sessions, merged by time.
 
-    Records are printed only as far as they authenticate; a session that is not intact is
-    reported on stderr (exit 1, or 0 with a warning when it is merely unfinished).
+    STORE is a folder or a nats:// source. Records are printed only as far as they
+    authenticate; a session that is not intact is reported on stderr (exit 1, or 0 with a
+    warning when it is unfinished or still open).
     """
-    min_level = _level(level)
+    selection = Selection.parse(
+        level=level,
+        since=since,
+        until=until,
+        loggers=loggers,
+        grep=grep,
+        sources=sources,
+        keeps=keeps,
+    )
     key = OwnerPrivateKey.load(key_path)
-    console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not is_nats(store):
+        if follow:
+            _follow(Path(store), key, selection, session, as_json)
+        else:
+            _read(Path(store), key, selection, session, as_json, merge)
+        return
+    # A nats:// source is materialised into a private folder first, fetching only the sessions
+    # the selection can use (the fleet's modules load only here).
+    from sealog.owner import StreamSelection, open_source  # noqa: PLC0415
+
+    fetch = StreamSelection(
+        keep=keeps[0] if len(keeps) == 1 else None,
+        session=session,
+        since=selection.since,
+        until=selection.until,
+    )
+    with open_source(store, fetch, follow=follow) as folder:
+        if follow:
+            _follow(folder, key, selection, session, as_json)
+        else:
+            _read(folder, key, selection, session, as_json, merge)
+
+
+def _read(
+    store: Path,
+    key: OwnerPrivateKey,
+    selection: Selection,
+    session: str | None,
+    as_json: bool,
+    merge: bool,
+) -> None:
+    chosen, views = select_records(store, key, selection, session=session, merge=merge)
+    out = LineWriter(sys.stdout)
+    if as_json:
+        out.write_all(map(record_json_line, views))
+    else:
+        first = next(views, None)
+        if first is not None:
+            # The merge has read every session's header before yielding its first record.
+            keep_ids = {r.header.keep_id for r in chosen if r.header is not None}
+            renderer = TextRenderer(
+                colour=_colour(sys.stdout),
+                session_column=len(chosen) > 1,
+                # Session by session, later headers are not read yet: show the Keep anyway.
+                keep_column=len(keep_ids) > 1 if merge else len(chosen) > 1,
+            )
+            out.write(renderer.render(first))
+            out.write_all(map(renderer.render, views))
     worst = 0
-    chosen = None
-    if merge and not follow:
-        chosen = print_merged(store, key, session, min_level, as_json, selection)
-    for reader in chosen if chosen is not None else readers(store, key, session):
-        _print_records(reader, console, min_level, as_json)
-        while follow and not reader.closed and not reader.failed:
-            time.sleep(0.2)
-            _print_records(reader, console, min_level, as_json)
+    for reader in chosen:
         verdict = reader.verdict()
-        if not verdict.ok:
-            print_verdict(err, verdict)
-            worst = max(worst, 0 if verdict.status == "truncated" else 1)
+        if not verdict.ok and (
+            verdict.header is None or selection.wants_keep(verdict.header.keep_id)
+        ):
+            worst = max(worst, _warn(verdict))
     sys.exit(worst)
 
 
-def _print_records(reader: SessionReader, console: Console, min_level: int, as_json: bool) -> None:
-    launch = None
-    for record in reader.read():
-        if launch is None and reader.header is not None:
-            launch = reader.header.profile_name
-        if record.level < min_level:
-            continue
-        profile = reader.profile or ""
-        if as_json:
-            sys.stdout.write(record_json(reader.session, record, profile) + "\n")
-        else:
-            print_record(console, reader.session[:8], record, "" if profile == launch else profile)
-    sys.stdout.flush()
+def _follow(
+    store: Path, key: OwnerPrivateKey, selection: Selection, session: str | None, as_json: bool
+) -> None:
+    out = LineWriter(sys.stdout, chunk=1)
+    # Sessions come and go while following: every line carries its Keep and session.
+    renderer = TextRenderer(colour=_colour(sys.stdout), session_column=True, keep_column=True)
+    line = record_json_line if as_json else renderer.render
+
+    def ended(verdict: Verdict) -> None:
+        if not verdict.ok:
+            _warn(verdict)
+
+    try:
+        for view in follow_store(store, key, selection, session=session, on_end=ended):
+            out.write(line(view))
+    except KeyboardInterrupt:
+        out.flush()
+        sys.exit(0)
 
 
 @click.command()
 @click.argument("store")
-@click.option("--key", "key_path", type=_PATH, required=True, help="The owner's private key.")
+@_key_option
 @click.option("--session", help="Only this session (an id or a unique prefix).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
 @click.option("--require-profile", help="Fail sessions whose profile is looser than this one.")
 @click.option(
     "--require-tee",
@@ -185,135 +298,145 @@ def verify(
     log_key_path: Path | None,
     selection: StreamSelection,
 ) -> None:
-    """Verify every session: exit 0 only when all are intact and closed (and, when asked,
-    attested as required and announced in the audit log), 1 on any integrity, attestation or
-    transparency failure, 2 on bad input."""
+    """Verify every session: exit 0 when all are intact and closed (and, when asked, attested
+    as required and announced in the audit log), 1 on any integrity, attestation or
+    transparency failure, 3 when none failed but a session is still open (being written),
+    2 on bad input."""
     if audit_log is None and (since_path is not None or log_key_path is not None):
         raise FormatError("--log-since and --log-key go with --audit-log")
     if audit_log is not None and (session or selection.since or selection.until):
         # A part of the store would make every announced session outside it look deleted.
         raise FormatError("--audit-log checks whole Keeps: drop --session, --since and --until")
     key = OwnerPrivateKey.load(key_path)
+    from sealog.attest import load_appraisal_policy  # noqa: PLC0415 - only when verifying
+
     policy = load_appraisal_policy(
         require_profile, require_tee, trust_roots, allow_debug_tee, allow_unattested
     )
-    since = SignedTreeHead.load(since_path) if since_path is not None else None
-    log_key = VerifyKey.load(log_key_path) if log_key_path is not None else None
     report = None
     if audit_log is not None:
+        # The audit log's modules load only for this check.
+        from sealog.audit import SignedTreeHead, VerifyKey  # noqa: PLC0415
+        from sealog.owner import check_transparency  # noqa: PLC0415
+
+        since = SignedTreeHead.load(since_path) if since_path is not None else None
+        log_key = VerifyKey.load(log_key_path) if log_key_path is not None else None
         # First: it also judges a store the host emptied, which verify_store refuses.
         report = check_transparency(
             store, key, audit_log, since=since, log_key=log_key, keep=selection.keep
         )
-    verdicts = (
-        [] if report and not report.stored else verify_store(store, key, session, require=policy)
-    )
+    verdicts: list[Verdict] = []
+    if report is None or report.stored:
+        with ProgressBar("verifying") as bar:
+            progress = bar.update if bar.enabled else None
+            verdicts = verify_store(store, key, session, require=policy, progress=progress)
     _report(verdicts, as_json)
     ok = all(v.ok for v in verdicts)
     if audit_log is not None and report is not None:
         _report_transparency(audit_log, report, as_json)
         ok = ok and report.ok
-    sys.exit(0 if ok else 1)
+    if ok:
+        sys.exit(0)
+    sys.exit(EXIT_OPEN if report is None and all(v.ok or v.status == OPEN for v in verdicts) else 1)
+
+
+def _report(verdicts: list[Verdict], as_json: bool) -> None:
+    out = LineWriter(sys.stdout)
+    colour = _colour(sys.stdout)
+    for v in verdicts:
+        if as_json:
+            out.write(json_line(v.to_json()))
+            continue
+        out.write(_verdict_line(v, colour))
+        if len(v.timeline) > 1:
+            for span in v.timeline:
+                out.write(f"    profile {printable(span.describe())}\n")
+    out.flush()
 
 
 def _report_transparency(log: Path, report: TransparencyReport, as_json: bool) -> None:
+    out = LineWriter(sys.stdout)
     if as_json:
-        out = {
+        body = {
             "audit_log": str(log),
             "log_size": report.log.size,
             "since_size": report.log.since_size,
             "ok": report.ok,
             "sessions": [s.to_json() for s in report.sessions],
         }
-        sys.stdout.write(json.dumps({"transparency": out}) + "\n")
+        out.write(json_line({"transparency": body}))
+        out.flush()
         return
-    console = Console(highlight=False, soft_wrap=True)
     since = report.log.since_size
     consistent = f", consistent with size {since} seen before" if since is not None else ""
-    console.print(f"audit log {log}: intact, {report.log.size} entries{consistent}", markup=False)
+    out.write(f"audit log {printable(str(log))}: intact, {report.log.size} entries{consistent}\n")
     for keep, sessions in report.by_keep().items():
         announced = sum(1 for s in sessions if s.leaf_index is not None)
-        console.print(f"keep {keep}: {announced} announced, {len(sessions)} sessions", markup=False)
+        out.write(f"keep {printable(keep)}: {announced} announced, {len(sessions)} sessions\n")
         for s in sessions:
             when = s.started.strftime("%Y-%m-%dT%H:%M:%SZ")
-            console.print(
-                f"  {s.status.upper():<12} {s.session} started {when}: {s.message}", markup=False
+            out.write(
+                f"  {s.status.upper():<12} {s.session} started {when}: {printable(s.message)}\n"
             )
-
-
-def _report(verdicts: list[Verdict], as_json: bool) -> None:
-    if as_json:
-        for v in verdicts:
-            sys.stdout.write(json.dumps(v.to_json()) + "\n")
-        return
-    console = Console(highlight=False, soft_wrap=True)
-    for v in verdicts:
-        print_verdict(console, v)
-        if len(v.timeline) > 1:
-            for span in v.timeline:
-                console.print(
-                    f"    profile {printable(span.describe())}", highlight=False, markup=False
-                )
+    out.flush()
 
 
 @click.command("host-view")
 @click.argument("store")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
 @guarded
 @store_source
 def host_view_cmd(store: Path, as_json: bool) -> None:
     """Show exactly what the host can read in a store: no key is used, nothing else is there."""
     view = host_view(store)
+    out = LineWriter(sys.stdout)
     if as_json:
-        out = [
-            {
-                "session": s.session,
-                "header": s.header,
-                "frames": s.frames,
-                "frame_sizes": list(s.frame_sizes),
-                "times": list(s.times),
-                "events": list(s.events),
-                "file_bytes": s.file_bytes,
-            }
-            for s in view.sessions
-        ]
-        sys.stdout.write(json.dumps(out, indent=1) + "\n")
+        for s in view.sessions:
+            out.write(
+                json_line(
+                    {
+                        "session": s.session,
+                        "header": s.header,
+                        "frames": s.frames,
+                        "frame_sizes": list(s.frame_sizes),
+                        "times": list(s.times),
+                        "events": list(s.events),
+                        "file_bytes": s.file_bytes,
+                    }
+                )
+            )
+        out.flush()
         return
-    console = Console(highlight=False, soft_wrap=True)
-    console.print(
-        f"[bold]What the host can read in {_shown(store)}[/bold] (no key used). "
-        "Records are sealed: only their encrypted frames' sizes and arrival times are visible."
+    out.write(
+        f"What the host can read in {printable(str(store))} (no key used). Records are sealed: "
+        "only their encrypted frames' sizes and arrival times are visible.\n"
     )
+    # Plain "name: value" lines, never cut to a terminal's width: a digest must stay whole.
     for s in view.sessions:
         h = s.header
         launch = h.get("launch", {}) if isinstance(h.get("launch"), dict) else {}
         evidence = h.get("evidence") or {}
-        table = Table(title=f"session {_shown(s.session)}", show_header=False, title_justify="left")
-        table.add_row("keep", _shown(h.get("keep", "?")))
-        table.add_row(
-            "profile", f"{_shown(launch.get('profile', '?'))} ({_shown(launch.get('stage', '?'))})"
-        )
-        table.add_row("profile digest", _shown(launch.get("profile_digest", "?")))
-        table.add_row("owner key id", _shown(launch.get("owner_key_id", "?")))
-        table.add_row(
-            "evidence", _shown(evidence.get("kind", "?") if isinstance(evidence, dict) else "?")
-        )
         sizes = sorted(set(s.frame_sizes))
         size_text = ", ".join(str(x) for x in sizes[:6]) + (" ..." if len(sizes) > 6 else "")
-        table.add_row("frames", f"{s.frames} (sizes in bytes: {size_text or '-'})")
+        rows = [
+            ("keep", str(h.get("keep", "?"))),
+            ("profile", f"{launch.get('profile', '?')} ({launch.get('stage', '?')})"),
+            ("profile digest", str(launch.get("profile_digest", "?"))),
+            ("owner key id", str(launch.get("owner_key_id", "?"))),
+            ("evidence", str(evidence.get("kind", "?") if isinstance(evidence, dict) else "?")),
+            ("frames", f"{s.frames} (sizes in bytes: {size_text or '-'})"),
+        ]
         if len(s.times) >= 2:
             gaps = [b - a for a, b in zip(s.times, s.times[1:], strict=False)]
-            table.add_row(
-                "frame timing",
-                f"{s.times[-1] - s.times[0]:.1f} s span, gaps {min(gaps):.2f}..{max(gaps):.2f} s",
+            span = s.times[-1] - s.times[0]
+            rows.append(
+                ("frame timing", f"{span:.1f} s span, gaps {min(gaps):.2f}..{max(gaps):.2f} s")
             )
-        table.add_row("sealed bytes", str(s.file_bytes))
-        table.add_row("host events", str(len(s.events)))
-        console.print(table)
+        rows += [("sealed bytes", str(s.file_bytes)), ("host events", str(len(s.events)))]
+        # Everything here is the host's to write: one line each, no escapes.
+        out.write(f"\nsession {printable(s.session)}\n")
+        for name, value in rows:
+            out.write(f"  {name + ':':<16} {printable(value)}\n")
         for event in s.events:
-            console.print("  " + json.dumps(event, sort_keys=True), highlight=False, markup=False)
-
-
-def _shown(value: object) -> str:
-    """A value from the store, safe for a rich table: one line, no escapes, no markup."""
-    return escape(printable(str(value)))
+            out.write("  " + json.dumps(event, sort_keys=True) + "\n")
+    out.flush()

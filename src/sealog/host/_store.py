@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from sealog._display import printable
 from sealog._files import read_tail
 from sealog.errors import FormatError
+from sealog.host._liveness import hold_writer_lock
 from sealog.seal._container import MAGIC, encode_entry
 from sealog.seal._header import Header
 
@@ -41,6 +42,7 @@ class SessionFile:
         self._index_path = store.root / f"{header.session_hex}.index"
         # O_EXCL: a session file is never reopened for writing, so nothing can be overwritten.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        hold_writer_lock(self._fd)  # readers tell a running session from a cut-off one
         # The index is the host's own notes: buffered, written out at most every second (and at
         # close), so a frame costs one system call, not two.
         self._index = open(self._index_path, "a", encoding="ascii")  # noqa: SIM115

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
+from sealog._words import plural
 from sealog.audit._policy import ControlPolicy, control_policy_digest
 from sealog.errors import FormatError
 from sealog.keep._announce import await_announcement
@@ -154,7 +155,7 @@ class _Relay:
             30,
             "sealog",
             CONTROL_LOGGER,
-            f"flight recorder: {len(shaped)} records from before the order follow",
+            f"flight recorder: {plural(len(shaped), 'record')} from before the order follow",
             None,
             None,
             {"event": EVENT_RING_SEALED, "records": len(shaped)},

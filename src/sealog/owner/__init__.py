@@ -1,7 +1,11 @@
 """The owner's side: read, verify, and what the host can see."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from sealog._display import printable
-from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
+from sealog.host import HostView, SessionView, host_view
 from sealog.owner._fleet import (
     StreamSelection,
     StreamSession,
@@ -12,8 +16,16 @@ from sealog.owner._fleet import (
     pull,
     read_merged,
 )
-from sealog.owner._reader import INTACT, SessionReader, Verdict
-from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
+from sealog.owner._output import LineWriter, RecordView, TextRenderer, json_line, record_json_line
+from sealog.owner._reader import INTACT, OPEN, SessionReader, Verdict
+from sealog.owner._select import (
+    LEVEL_NAMES,
+    Selection,
+    parse_level,
+    parse_time,
+    select_records,
+    session_records,
+)
 from sealog.owner._store_ops import (
     load_session,
     read_store,
@@ -22,31 +34,61 @@ from sealog.owner._store_ops import (
     verify_store,
 )
 from sealog.owner._timeline import ProfileSpan
-from sealog.owner._transparency import SessionPresence, TransparencyReport, check_transparency
 from sealog.seal._keys import OwnerPrivateKey
-from sealog.seal._records import Record
+from sealog.seal._records import ExceptionInfo, Record
+
+if TYPE_CHECKING:
+    from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
+    from sealog.owner._diff_stream import DiffReport, StoreDiff, diff_stores, diff_streams
+    from sealog.owner._follow import follow_store
+    from sealog.owner._progress import ProgressBar
+    from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
+    from sealog.owner._transparency import (
+        SessionPresence,
+        TransparencyReport,
+        check_transparency,
+    )
 
 __all__ = [
     "INTACT",
+    "LEVEL_NAMES",
     "LEVEL_STYLE",
+    "OPEN",
+    "DiffReport",
     "DiffResult",
     "Divergence",
+    "ExceptionInfo",
+    "HostView",
+    "LineWriter",
     "Located",
     "OwnerPrivateKey",
     "ProfileSpan",
+    "ProgressBar",
     "Record",
+    "RecordView",
+    "Selection",
     "SessionPresence",
     "SessionReader",
+    "SessionView",
+    "StoreDiff",
     "StreamSelection",
     "StreamSession",
+    "TextRenderer",
     "TransparencyReport",
     "Verdict",
     "check_transparency",
     "diff_sessions",
+    "diff_stores",
+    "diff_streams",
+    "follow_store",
+    "host_view",
+    "json_line",
     "list_stream",
     "load_session",
     "merge_records",
     "open_source",
+    "parse_level",
+    "parse_time",
     "parse_when",
     "print_record",
     "print_verdict",
@@ -56,6 +98,41 @@ __all__ = [
     "read_store",
     "readers",
     "record_json",
+    "record_json_line",
+    "select_records",
+    "session_records",
     "split_session_spec",
     "verify_store",
 ]
+
+#: Comparing sessions (its text rules), following a store, drawing progress, the rich console
+#: printers and the transparency check (the audit log) are imported on first use: ``sealog
+#: read`` and ``verify`` start without them.
+_LAZY: dict[str, str] = {
+    "DiffReport": "sealog.owner._diff_stream",
+    "DiffResult": "sealog.owner._diff",
+    "Divergence": "sealog.owner._diff",
+    "LEVEL_STYLE": "sealog.owner._render",
+    "Located": "sealog.owner._diff",
+    "ProgressBar": "sealog.owner._progress",
+    "StoreDiff": "sealog.owner._diff_stream",
+    "diff_sessions": "sealog.owner._diff",
+    "diff_stores": "sealog.owner._diff_stream",
+    "diff_streams": "sealog.owner._diff_stream",
+    "follow_store": "sealog.owner._follow",
+    "print_record": "sealog.owner._render",
+    "print_verdict": "sealog.owner._render",
+    "record_json": "sealog.owner._render",
+    "SessionPresence": "sealog.owner._transparency",
+    "TransparencyReport": "sealog.owner._transparency",
+    "check_transparency": "sealog.owner._transparency",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sealog.owner' has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    return getattr(importlib.import_module(module), name)

@@ -20,6 +20,7 @@ What is left out of the alignment, and why:
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ _MEASURED_FIELD = re.compile(
 _SESSION_COUNTS = frozenset({"records", "dropped", "frames"})
 
 
+@functools.lru_cache(maxsize=16384)
 def normalise_text(text: str) -> str:
     """``text`` with run-specific values (ids, addresses, pids, temp paths, times) replaced.
 
@@ -99,6 +101,9 @@ def normalise_text(text: str) -> str:
 
     Returns:
         The text with placeholders such as ``<hex>``, ``0x<addr>``, ``<pid>`` and ``<tmp>``.
+
+    Results are cached (a bounded number): a long session repeats its messages, and nine
+    substitutions per message were most of the cost of comparing two long sessions.
     """
     for pattern, replacement in _TEXT_RULES:
         text = pattern.sub(replacement, text)

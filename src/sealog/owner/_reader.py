@@ -5,6 +5,8 @@ readable part; what follows is only looked at to name what happened (see :func:`
 never trusted. Verdicts, from best to worst:
 
 ``intact``        every frame opened, in order, and the closing frame is there
+``open``          every frame present opened, no closing frame yet, and the session's file is
+                  still held by its writer: frames are still arriving (not a failure, not intact)
 ``truncated``     every frame present opened, but the stream stops after sequence N
 ``modified``      a frame, the header or the file's framing was altered
 ``deleted``       frames are missing from the middle
@@ -23,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from sealog._files import read_tail
-from sealog.attest._appraise import UNATTESTED_NOTE
+from sealog._words import plural
 from sealog.errors import DecryptionError, FormatError
+from sealog.host._liveness import writer_active
 from sealog.owner._timeline import ProfileSpan, TimelineChecker
 from sealog.seal._container import MAGIC, Damaged, Entry, iter_file_entries
 from sealog.seal._frames import FrameOpener, parse_frame_header
@@ -32,9 +35,11 @@ from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record, RecordDecoder
 
-__all__ = ["INTACT", "SessionReader", "Verdict"]
+__all__ = ["INTACT", "OPEN", "SessionReader", "Verdict"]
 
 INTACT = "intact"
+#: A session still being written: no closing frame yet, and its writer still has the file.
+OPEN = "open"
 #: Given a frame payload, the id of another session holding the same bytes, else None.
 SpliceLookup = Callable[[bytes], str | None]
 
@@ -125,6 +130,11 @@ class SessionReader:
         return self.timeline.current if self.timeline else None
 
     @property
+    def position(self) -> int:
+        """Bytes of the file read and authenticated so far (for progress reports)."""
+        return self._offset
+
+    @property
     def failed(self) -> bool:
         """Whether a definite integrity failure was found (reading stops there)."""
         return self._failure is not None
@@ -142,6 +152,10 @@ class SessionReader:
         """A verdict carrying what has been read so far."""
         evidence = self.header.evidence if self.header is not None else None
         if self.header is not None and (evidence is None or evidence.kind == "none"):
+            # Imported here: the appraisal module loads cryptography's X.509, which reading and
+            # verifying a store do not otherwise need (it was a third of their start-up).
+            from sealog.attest._appraise import UNATTESTED_NOTE  # noqa: PLC0415
+
             message = f"{message}; {UNATTESTED_NOTE}"
         return Verdict(
             self.session,
@@ -296,10 +310,17 @@ class SessionReader:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             return self._verdict("policy-violation", problems[0] + more, timeline=spans)
         if self.closed:
-            message = f"intact and closed: {self.frames} frames, {self.records} records"
+            message = (
+                f"intact and closed: {plural(self.frames, 'frame')}, "
+                f"{plural(self.records, 'record')}"
+            )
             return self._verdict(INTACT, message, timeline=spans)
         tail = " (a partial frame follows)" if self._torn else ""
         where = f"after sequence {self.frames - 1}" if self.frames else "before the first frame"
+        if writer_active(self.path):
+            return self._verdict(
+                OPEN, f"still being written: no closing frame yet {where}{tail}", timeline=spans
+            )
         return self._verdict(
             "truncated", f"truncated {where}: no closing frame{tail}", timeline=spans
         )

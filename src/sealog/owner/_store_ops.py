@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sealog.attest import AppraisalPolicy, appraise
 from sealog.errors import FormatError
 from sealog.host._store import Store
 from sealog.owner._reader import SessionReader, Verdict
@@ -16,7 +16,18 @@ from sealog.seal._container import Entry, iter_file_entries
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
 
+if TYPE_CHECKING:
+    from sealog.attest import AppraisalPolicy
+
 __all__ = ["load_session", "read_store", "readers", "split_session_spec", "verify_store"]
+
+
+def file_size(path: Path) -> int:
+    """Size of a file, 0 when absent (for progress reports)."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 class _SpliceIndex:
@@ -69,6 +80,7 @@ def verify_store(
     session: str | None = None,
     *,
     require: AppraisalPolicy | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Verdict]:
     """Verify every session of a store; one verdict each.
 
@@ -78,16 +90,29 @@ def verify_store(
         session: only this session (an id or unique prefix).
         require: also appraise each intact session's attestation against this policy; a
             session that fails it gets the verdict ``attestation-failed``.
+        progress: called now and then with ``(bytes done, bytes in all)``.
 
     Raises:
         FormatError: the store is missing, empty, or holds foreign files.
     """
     verdicts = []
-    for reader in readers(store_path, key, session):
-        for _ in reader.read():
-            pass
+    chosen = readers(store_path, key, session)
+    total = sum(file_size(r.path) for r in chosen)
+    done = 0
+    for reader in chosen:
+        if progress is None:
+            for _ in reader.read():
+                pass
+        else:
+            for n, _ in enumerate(reader.read()):
+                if not n & 4095:
+                    progress(done + reader.position, total)
+            done += reader.position
+            progress(done, total)
         verdict = reader.verdict()
         if require is not None and verdict.ok and verdict.header is not None:
+            from sealog.attest import appraise  # noqa: PLC0415 - only when asked to appraise
+
             appraisal = appraise(verdict.header, require)  # type: ignore[arg-type]
             if not appraisal.ok:
                 verdict = replace(verdict, status="attestation-failed", message=appraisal.summary())
