@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sealog.audit import OrderBundle, SignedTreeHead, check_order
-from sealog.audit._policy import ControlPolicy, control_policy_digest, parse_control_policy
 from sealog.errors import Error
 from sealog.seal._header import Header
 from sealog.seal._records import Record
@@ -25,6 +23,10 @@ from sealog.seal._vocabulary import (
     EVENT_PROFILE_CHANGED,
     EVENT_PROFILE_REVERTED,
 )
+
+if TYPE_CHECKING:
+    from sealog.audit import SignedTreeHead
+    from sealog.audit._policy import ControlPolicy
 
 __all__ = ["ProfileSpan", "TimelineChecker"]
 
@@ -96,6 +98,13 @@ class TimelineChecker:
             self._take_revert(record, fields)
 
     def _take_policy(self, fields: dict[str, Any]) -> None:
+        # The audit package loads only for a session that carries a control policy: reading a
+        # session without one does not pay for it.
+        from sealog.audit._policy import (  # noqa: PLC0415
+            control_policy_digest,
+            parse_control_policy,
+        )
+
         try:
             policy = parse_control_policy(str(fields.get("policy", "")), source="sealed policy")
         except Error as exc:
@@ -113,6 +122,8 @@ class TimelineChecker:
                 f"frame {record.seq}: profile changed to {profile} without a control policy"
             )
         else:
+            from sealog.audit import OrderBundle, check_order  # noqa: PLC0415 - see _take_policy
+
             try:
                 bundle = OrderBundle.from_json(json.dumps(fields.get("bundle")))
                 approval = check_order(
