@@ -11,12 +11,15 @@ import contextlib
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sealog.host import is_nats
-from sealog.owner import StreamSelection, open_source, parse_when
+
+if TYPE_CHECKING:
+    from sealog.owner import StreamSelection
 
 __all__ = ["selection_from", "selection_options", "session_spec", "store_source"]
 
@@ -34,6 +37,8 @@ def selection_from(
     keep: str | None, session: str | None, since: str | None, until: str | None
 ) -> StreamSelection:
     """The selection the options name."""
+    from sealog.owner import StreamSelection, parse_when  # noqa: PLC0415 - the fleet on demand
+
     return StreamSelection(
         keep=keep,
         session=session,
@@ -56,6 +61,15 @@ def store_source(func: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any, keep: str | None, since: str | None, until: str | None, **kwargs: Any
     ) -> Any:
         source = str(kwargs["store"])
+        unselected = keep is None and since is None and until is None
+        if unselected and not is_nats(source) and "selection" not in params:
+            # A folder needs nothing from the fleet: no copy, and no asyncio to load.
+            kwargs["store"] = Path(source)
+            if "merge" in params and kwargs.get("merge") is None:
+                kwargs["merge"] = False
+            return func(*args, **kwargs)
+        from sealog.owner import open_source  # noqa: PLC0415 - the fleet on demand
+
         selection = selection_from(keep, kwargs.get("session"), since, until)
         follow = bool(kwargs.get("follow"))
         if "merge" in params and kwargs.get("merge") is None:
@@ -75,6 +89,8 @@ def session_spec(spec: str) -> str:
     materialised into a temporary folder (removed when the command ends) and named by it."""
     if not is_nats(spec):
         return spec
+    from sealog.owner import StreamSelection, open_source  # noqa: PLC0415 - the fleet on demand
+
     session: str | None = None
     host_part, slash, path = spec[len("nats://") :].partition("/")
     if slash and ":" in path:

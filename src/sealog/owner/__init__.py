@@ -6,16 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from sealog._display import printable
 from sealog.host import HostView, SessionView, host_view
-from sealog.owner._fleet import (
-    StreamSelection,
-    StreamSession,
-    list_stream,
-    merge_records,
-    open_source,
-    parse_when,
-    pull,
-    read_merged,
-)
 from sealog.owner._output import LineWriter, RecordView, TextRenderer, json_line, record_json_line
 from sealog.owner._reader import INTACT, OPEN, SessionReader, Verdict
 from sealog.owner._select import (
@@ -40,6 +30,16 @@ from sealog.seal._records import ExceptionInfo, Record
 if TYPE_CHECKING:
     from sealog.owner._diff import DiffResult, Divergence, Located, diff_sessions
     from sealog.owner._diff_stream import DiffReport, StoreDiff, diff_stores, diff_streams
+    from sealog.owner._fleet import (
+        StreamSelection,
+        StreamSession,
+        list_stream,
+        merge_records,
+        open_source,
+        parse_when,
+        pull,
+        read_merged,
+    )
     from sealog.owner._follow import follow_store
     from sealog.owner._progress import ProgressBar
     from sealog.owner._render import LEVEL_STYLE, print_record, print_verdict, record_json
@@ -106,8 +106,8 @@ __all__ = [
 ]
 
 #: Comparing sessions (its text rules), following a store, drawing progress, the rich console
-#: printers and the transparency check (the audit log) are imported on first use: ``sealog
-#: read`` and ``verify`` start without them.
+#: printers, the fleet (asyncio, NATS) and the transparency check (the audit log) are imported
+#: on first use: ``sealog read`` and ``verify`` of a folder start without them.
 _LAZY: dict[str, str] = {
     "DiffReport": "sealog.owner._diff_stream",
     "DiffResult": "sealog.owner._diff",
@@ -123,6 +123,14 @@ _LAZY: dict[str, str] = {
     "print_record": "sealog.owner._render",
     "print_verdict": "sealog.owner._render",
     "record_json": "sealog.owner._render",
+    "StreamSelection": "sealog.owner._fleet",
+    "StreamSession": "sealog.owner._fleet",
+    "list_stream": "sealog.owner._fleet",
+    "merge_records": "sealog.owner._fleet",
+    "open_source": "sealog.owner._fleet",
+    "parse_when": "sealog.owner._fleet",
+    "pull": "sealog.owner._fleet",
+    "read_merged": "sealog.owner._fleet",
     "SessionPresence": "sealog.owner._transparency",
     "TransparencyReport": "sealog.owner._transparency",
     "check_transparency": "sealog.owner._transparency",
