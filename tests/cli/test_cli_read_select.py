@@ -94,6 +94,19 @@ def test_sessions_of_several_keeps_are_merged_by_time_with_keep_and_session(flee
     assert rows[3]["exception"]["type"] == "KeyError"
 
 
+def test_no_merge_prints_the_sessions_one_after_the_other(fleet) -> None:
+    store, key = fleet
+    done = cli("read", store, "--key", key, "--json", "--source", "workload", "--no-merge")
+    assert done.exit_code == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    sessions = [r["session"] for r in rows]
+    assert sessions == sorted(sessions, key=sessions.index)  # each session's rows together
+    assert len(set(sessions)) == 3
+    for sid in set(sessions):
+        times = [r["time"] for r in rows if r["session"] == sid]
+        assert times == sorted(times)
+
+
 def test_text_output_has_keep_and_session_columns_and_the_traceback(fleet) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--source", "workload")
