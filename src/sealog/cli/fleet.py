@@ -16,17 +16,13 @@ from sealog.cli._source import selection_from, selection_options, store_source
 from sealog.errors import FormatError
 from sealog.host import NatsTarget, is_nats, limits_from_options, run_relay
 from sealog.owner import (
-    LEVEL_STYLE,
     OwnerPrivateKey,
-    SessionReader,
-    StreamSelection,
     printable,
     pull,
-    read_merged,
     verify_store,
 )
 
-__all__ = ["print_merged", "pull_cmd", "relay", "sessions"]
+__all__ = ["pull_cmd", "relay", "sessions"]
 
 _PATH = click.Path(path_type=Path)
 
@@ -123,46 +119,3 @@ def sessions(store: Path, key_path: Path, session: str | None, as_json: bool) ->
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def print_merged(
-    store: Path,
-    key: OwnerPrivateKey,
-    session: str | None,
-    min_level: int,
-    as_json: bool,
-    selection: StreamSelection | None = None,
-) -> list[SessionReader]:
-    """Print every session's records merged by time, with keep and session columns; returns
-    the readers (their verdicts say how far each session authenticated)."""
-    since = selection.since if selection else None
-    until = selection.until if selection else None
-    chosen, merged = read_merged(
-        store, key, session, min_level=min_level, since=since, until=until
-    )
-    console = Console(highlight=False, soft_wrap=True)
-    for reader, record in merged:
-        keep = reader.header.keep_id if reader.header else "?"
-        if as_json:
-            obj = {"keep": keep, "session": reader.session, **record.to_json()}
-            obj["profile"] = reader.profile or ""
-            sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-            continue
-        when = dt.datetime.fromtimestamp(record.time, tz=dt.UTC).strftime("%H:%M:%S.%f")[:-3]
-        # Everything from the store is untrusted text: one line each, no terminal controls.
-        line = Text(f"{when} ", style="dim")
-        line.append(f"{printable(keep):<12} ", style="blue")
-        line.append(f"{reader.session[:8]} ", style="dim")
-        line.append(f"{record.level_name:<8} ", style=LEVEL_STYLE.get(record.level_name, ""))
-        where = f"{record.source}:{record.logger}"
-        line.append(f"{printable(where)} ", style="cyan")
-        line.append(printable(str(record.message)))
-        if record.fields:
-            fields = json.dumps(dict(record.fields), ensure_ascii=False, default=str)
-            line.append(" " + printable(fields), style="dim")
-        console.print(line)
-        if record.exception is not None:
-            rendered = printable(record.exception.render(), keep_newlines=True)
-            console.print(Text(rendered, style="red"))
-    sys.stdout.flush()
-    return chosen

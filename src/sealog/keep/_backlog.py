@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from sealog._words import plural
 from sealog.seal._compress import BatchCompressor, compact_row
 from sealog.seal._records import encode_batch
 from sealog.seal._row import Row, make_row
@@ -121,7 +122,7 @@ class Backlog:
         shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges[:8])
         more = "" if len(ranges) <= 8 else f" and {len(ranges) - 8} more ranges"
         return session_note(
-            f"{count} records dropped: backlog full (records {shown}{more})",
+            f"{plural(count, 'record')} dropped: backlog full (records {shown}{more})",
             dropped=count,
             ranges=ranges,
         )

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
+from sealog._words import plural
 from sealog.keep._backlog import Backlog, session_note
 from sealog.keep._rate import next_level
 from sealog.keep._shape import Shaper
@@ -232,7 +233,8 @@ class SealedSession:
             self._shaper.limited = 0
             backlog.note(
                 session_note(
-                    f"{count} records over the rate limit were not sealed", rate_limited=count
+                    f"{plural(count, 'record')} over the rate limit "
+                    f"{'was' if count == 1 else 'were'} not sealed", rate_limited=count
                 )
             )
         note = backlog.drop_note()
