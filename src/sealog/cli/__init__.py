@@ -34,5 +34,6 @@ for _name, _target in {
     "relay": "sealog.cli.fleet:relay",
     "pull": "sealog.cli.fleet:pull_cmd",
     "sessions": "sealog.cli.fleet:sessions",
+    "view": "sealog.cli.view:view",
 }.items():
     main.add_lazy(_name, _target)

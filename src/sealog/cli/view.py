@@ -1,0 +1,50 @@
+"""``sealog view``: the owner's local web viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sealog.cli._common import fail, guarded
+from sealog.owner import OwnerPrivateKey
+
+__all__ = ["view"]
+
+#: The packages of the ``view`` extra; without them the command says how to get them.
+_EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
+
+
+@click.command()
+@click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The owner's private key (read once, at start).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: a free one).",
+)
+@guarded
+def view(store: Path, key_path: Path, port: int) -> None:
+    """Browse a store in a local web viewer: it listens on 127.0.0.1 only and serves nothing
+    without the random token in the URL it prints. Ctrl+C stops it."""
+    try:
+        from sealog.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
+    except ModuleNotFoundError as exc:
+        if exc.name not in _EXTRA:
+            raise
+        fail(
+            f"sealog view needs the 'view' extra ({exc.name} is missing): "
+            "pip install 'sealog[view]'"
+        )
+    key = OwnerPrivateKey.load(key_path)
+    viewer = Viewer(store, key, port=port)
+    click.echo(f"sealog view: {store} at {viewer.url}")
+    viewer.serve()
