@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -38,13 +39,16 @@ def view(store: Path, key_path: Path, port: int) -> None:
     try:
         from sealog.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
     except ModuleNotFoundError as exc:
-        if exc.name not in _EXTRA:
+        package = (exc.name or "").split(".")[0]
+        if package not in _EXTRA:
             raise
         fail(
-            f"sealog view needs the 'view' extra ({exc.name} is missing): "
+            f"sealog view needs the 'view' extra ({package} is missing): "
             "pip install 'sealog[view]'"
         )
     key = OwnerPrivateKey.load(key_path)
     viewer = Viewer(store, key, port=port)
     click.echo(f"sealog view: {store} at {viewer.url}")
-    viewer.serve()
+    # Ctrl+C is how the owner closes the viewer: a normal end, exit 0.
+    with contextlib.suppress(KeyboardInterrupt):
+        viewer.serve()

@@ -37,6 +37,8 @@ __all__ = ["create_app"]
 PAGE = 500
 #: Records listed per side under "only in A / only in B" on the diff page.
 DIFF_LIST = 200
+#: Drawing width of a plot in a half-width panel (its text then reads at the same size).
+_HALF = 560
 _HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -210,8 +212,9 @@ def create_app(model: StoreModel, token: str) -> Starlette:
         launch = view.header.get("launch")
         evidence = view.header.get("evidence")
         levels = None
+        unit = "minute"
         if data.first is not None and data.last is not None:
-            levels, _ = levels_plot(data.records, data.first, data.last)
+            levels, unit = levels_plot(data.records, data.first, data.last, _HALF)
         return page(
             "host.html",
             data=data,
@@ -220,8 +223,9 @@ def create_app(model: StoreModel, token: str) -> Starlette:
             evidence=evidence if isinstance(evidence, dict) else {},
             sizes=sorted(set(view.frame_sizes)),
             timing=timing,
-            frames_svg=frames_plot(view.frame_sizes, view.times),
+            frames_svg=frames_plot(view.frame_sizes, view.times, _HALF),
             levels_svg=levels,
+            unit=unit,
         )
 
     def diff(request: Request) -> Response:

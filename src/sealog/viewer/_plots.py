@@ -37,9 +37,9 @@ def _clock(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
 
 
-def _svg(height: int, body: list[str], label: str) -> Markup:
+def _svg(height: int, body: list[str], label: str, width: int = _WIDTH) -> Markup:
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_WIDTH} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-label="{escape(label)}" class="plot">'
     )
     return Markup(head + "".join(body) + "</svg>")  # noqa: S704 - every text part is escaped
@@ -117,9 +117,17 @@ def _unit(width: int) -> str:
     return "hour" if width == 3600 else f"{width // 3600} hours"
 
 
-def levels_plot(records: Sequence[Record], start: float, end: float) -> tuple[Markup, str]:
+def levels_plot(
+    records: Sequence[Record], start: float, end: float, width_px: int = _WIDTH
+) -> tuple[Markup, str]:
     """Records per minute by level as stacked bars; a session shorter than ten minutes gets
     finer bars, a long one wider bars (never more than 60).
+
+    Args:
+        records: the records to count.
+        start: the left edge (the session's first record).
+        end: the right edge.
+        width_px: the drawing's width (narrower for a half-width panel: larger text).
 
     Returns:
         The plot and what one bar counts (``"minute"``, ``"10 seconds"``, ``"hour"``...).
@@ -138,7 +146,7 @@ def levels_plot(records: Sequence[Record], start: float, end: float) -> tuple[Ma
         buckets.setdefault(n, Counter())[record.level_name] += 1
     count = max(buckets) + 1 if buckets else 1
     peak = max((sum(c.values()) for c in buckets.values()), default=1)
-    left, right, top, height = 48, _WIDTH - 8, 10, 150
+    left, right, top, height = 48, width_px - 8, 10, 150
     bar = (right - left) / count
     body = [
         f'<line x1="{left}" y1="{top + height}" x2="{right}" y2="{top + height}" '
@@ -173,33 +181,35 @@ def levels_plot(records: Sequence[Record], start: float, end: float) -> tuple[Ma
         f'<text x="{right}" y="{axis}" font-size="11" text-anchor="end">'
         f"{_clock(first + count * width)} UTC</text>"
     )
-    lx = left + 160
+    lx: float = left + 40
+    step = (right - left - 110) / len(LEVEL_COLOURS)
     for level, colour in LEVEL_COLOURS.items():
         body.append(
-            f'<rect x="{lx}" y="{axis - 9}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14}" y="{axis}" font-size="11">{level}</text>'
+            f'<rect x="{lx:.0f}" y="{axis - 9}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{lx + 14:.0f}" y="{axis}" font-size="11">{level}</text>'
         )
-        lx += 90
-    return _svg(axis + 6, body, f"records per {unit} by level"), unit
+        lx += step
+    return _svg(axis + 6, body, f"records per {unit} by level", width_px), unit
 
 
 def _thin(n: int) -> range:
     return range(0, n, max(1, -(-n // _MAX_POINTS)))
 
 
-def frames_plot(sizes: Sequence[int], times: Sequence[float]) -> Markup:
+def frames_plot(sizes: Sequence[int], times: Sequence[float], width_px: int = _WIDTH) -> Markup:
     """What the host saw of a session: each frame's size against its arrival time, and the
     gap before it. Padded frames at a constant rate draw one flat line of evenly spaced dots.
 
     Args:
         sizes: the sealed frames' sizes in bytes, in order.
         times: their arrival times from the host's index (may be shorter, or empty).
+        width_px: the drawing's width (narrower for a half-width panel: larger text).
     """
     n = len(sizes)
     timed = len(times) >= n > 0
     xs = [times[i] - times[0] for i in range(n)] if timed else [float(i) for i in range(n)]
     x_max = max(xs[-1] if xs else 1.0, 1e-6)
-    left, right, height = 56, _WIDTH - 8, 120
+    left, right, height = 56, width_px - 8, 120
     top_a, top_b = 16, 16 + height + 40
     size_max = max(sizes, default=1) * 1.1 or 1
     gaps = [xs[i] - xs[i - 1] for i in range(1, n)]
@@ -241,4 +251,4 @@ def frames_plot(sizes: Sequence[int], times: Sequence[float]) -> Markup:
         f'<text x="{right}" y="{axis}" font-size="11" text-anchor="end">'
         f"{x_max:.1f} {unit}</text>"
     )
-    return _svg(axis + 6, body, "frame sizes and timing")
+    return _svg(axis + 6, body, "frame sizes and timing", width_px)
