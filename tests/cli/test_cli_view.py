@@ -12,8 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from clihelp import SEALOG, sealog
+from clihelp import SEALOG
 
+from sealog.cli import main
 from sealog.seal._keys import OwnerPrivateKey, write_key_pair
 
 
@@ -72,7 +73,7 @@ def test_view_prints_a_token_url_on_localhost_and_serves_only_with_it(
     [("missing store", "store"), ("malformed key", "key"), ("missing key", "owner.key")],
 )
 def test_view_with_bad_input_is_one_line_and_exit_2(
-    tmp_path: Path, make_session, key_file: Path, problem: str, expected: str
+    tmp_path: Path, make_session, key_file: Path, problem: str, expected: str, capsys
 ) -> None:
     store, _ = make_session(records=2)
     if problem == "missing store":
@@ -81,11 +82,13 @@ def test_view_with_bad_input_is_one_line_and_exit_2(
         key_file.write_text("not a key\n")
     else:
         key_file.unlink()
-    done = sealog("view", store, "--key", key_file, timeout=20)
-    assert done.returncode == 2
-    assert done.stdout == ""  # no URL: nothing is served
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1, done.stderr
+    with pytest.raises(SystemExit) as exited:
+        main(["view", str(store), "--key", str(key_file)])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no URL: nothing is served
+    lines = err.splitlines()
+    assert len(lines) == 1, err
     assert lines[0].startswith("sealog: error: ")
     assert expected in lines[0]
 
