@@ -229,3 +229,18 @@ def test_sealed_text_is_only_in_the_owners_pages_not_the_hosts_files(client, vie
     assert SECRET_WORD in get(client, f"/session/{viewer_store.incident}", q="customer").text
     for path in viewer_store.path.iterdir():
         assert SECRET_WORD.encode() not in path.read_bytes()
+
+
+def test_session_started_while_the_viewer_runs_appears_on_the_next_page(
+    make_session, owner_key
+) -> None:
+    store, first = make_session(records=3)
+    client = TestClient(
+        create_app(StoreModel(store, owner_key), TOKEN), base_url="http://127.0.0.1"
+    )
+    assert first[:12] in get(client, "/").text
+    _, second = make_session(records=4, store=store, close=False)
+    html = get(client, "/").text
+    assert first[:12] in html
+    row = html[html.index(second[:12]) :].split("</tr>")[0]
+    assert "truncated" in row  # still running: no closing frame yet

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -28,7 +29,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sealog.errors import FormatError
 from sealog.owner import diff_sessions
 from sealog.profile import LEVELS
-from sealog.viewer._model import RecordQuery, StoreModel, level_number, parse_when
+from sealog.viewer._model import (
+    RecordQuery,
+    SessionData,
+    StoreModel,
+    level_number,
+    parse_when,
+)
+from sealog.viewer._plots import WIDTH as _WIDTH
 from sealog.viewer._plots import frames_plot, levels_plot, profile_band
 
 __all__ = ["create_app"]
@@ -133,6 +141,16 @@ def create_app(model: StoreModel, token: str) -> Starlette:
         An ASGI application; serve it on 127.0.0.1 only (it also refuses other Host names).
     """
     env = _environment()
+    # The plot of a whole session is the same on every visit: drawn once per file size.
+    whole: dict[tuple[str, int, int], tuple[Markup, str]] = {}
+
+    def whole_plot(data: SessionData, width: int = _WIDTH) -> tuple[Markup, str] | None:
+        if data.first is None or data.last is None:
+            return None
+        key = (data.session, data.file_bytes, width)
+        if key not in whole:
+            whole[key] = levels_plot(data.records, data.first, data.last, width)
+        return whole[key]
 
     def url(path: str, **params: Any) -> str:
         query = {"token": token, **{k: v for k, v in params.items() if v not in (None, "")}}
@@ -180,7 +198,13 @@ def create_app(model: StoreModel, token: str) -> Starlette:
         if start is not None and end is not None:
             stage = data.verdict.header.profile_stage if data.verdict.header else None
             band = profile_band(data.timeline, start, end, data.releases, stage)
-            levels, unit = levels_plot([data.records[i] for i in chosen], start, end)
+            plot = (
+                whole_plot(data)
+                if len(chosen) == len(data.records)
+                else levels_plot([data.records[i] for i in chosen], start, end)
+            )
+            if plot is not None:
+                levels, unit = plot
         return page(
             "session.html",
             data=data,
@@ -211,10 +235,7 @@ def create_app(model: StoreModel, token: str) -> Starlette:
             }
         launch = view.header.get("launch")
         evidence = view.header.get("evidence")
-        levels = None
-        unit = "minute"
-        if data.first is not None and data.last is not None:
-            levels, unit = levels_plot(data.records, data.first, data.last, _HALF)
+        levels, unit = whole_plot(data, _HALF) or (None, "minute")
         return page(
             "host.html",
             data=data,

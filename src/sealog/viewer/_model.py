@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sealog.attest import Appraisal, AppraisalPolicy, appraise
 from sealog.errors import FormatError
-from sealog.host import HostView, SessionView, host_view
+from sealog.host import HostView, SessionView, Store, host_view
 from sealog.owner import OwnerPrivateKey, ProfileSpan, Verdict, read_store, verify_store
 from sealog.profile import LEVELS
 from sealog.seal import Record
@@ -40,7 +40,7 @@ _ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 
 @dataclass(frozen=True)
 class SessionData:
-    """One session as the owner reads it.
+    """One session as the owner reads it, with what the pages show about it computed once.
 
     Attributes:
         verdict: what verification found (records are those that authenticated).
@@ -48,6 +48,11 @@ class SessionData:
         records: the authenticated records, in order.
         profiles: the profile in force when each record was read (same order as ``records``).
         file_bytes: the size of the sealed file when it was read.
+        first: time of the first record (None without records).
+        last: time of the latest record.
+        levels: how many records at each level name.
+        drops: records the Keep dropped (sealed counts; the closing record holds the total).
+        releases: the control records announcing flight-recorder releases.
     """
 
     verdict: Verdict
@@ -55,7 +60,56 @@ class SessionData:
     records: tuple[Record, ...]
     profiles: tuple[str, ...]
     file_bytes: int
+    first: float | None = None
+    last: float | None = None
+    levels: dict[str, int] = field(default_factory=dict)
+    drops: int = 0
+    releases: tuple[Record, ...] = ()
     _haystacks: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    @classmethod
+    def build(
+        cls,
+        verdict: Verdict,
+        appraisal: Appraisal | None,
+        records: tuple[Record, ...],
+        profiles: tuple[str, ...],
+        file_bytes: int,
+    ) -> SessionData:
+        """Summarise the records once (a large session is not walked again per page)."""
+        levels: Counter[str] = Counter()
+        drops = noted = 0
+        closed_count: int | None = None
+        releases = []
+        last = None
+        for record in records:
+            levels[record.level_name] += 1
+            last = record.time if last is None else max(last, record.time)
+            if record.source != "sealog":
+                continue
+            fields = record.fields
+            if fields.get("event") == RING_EVENT:
+                releases.append(record)
+            dropped = fields.get("dropped")
+            if record.logger == _SESSION_LOGGER and isinstance(dropped, int):
+                if record.message == "session closed":
+                    closed_count = dropped
+                else:
+                    noted += dropped
+        drops = closed_count if closed_count is not None else noted
+        first = records[0].time if records else None
+        return cls(
+            verdict,
+            appraisal,
+            records,
+            profiles,
+            file_bytes,
+            first,
+            last,
+            dict(levels),
+            drops,
+            tuple(releases),
+        )
 
     @property
     def session(self) -> str:
@@ -76,41 +130,6 @@ class SessionData:
     def timeline(self) -> tuple[ProfileSpan, ...]:
         """The profile spans verification proved."""
         return self.verdict.timeline
-
-    @property
-    def first(self) -> float | None:
-        """Time of the first record."""
-        return self.records[0].time if self.records else None
-
-    @property
-    def last(self) -> float | None:
-        """Time of the last record (records are in sealing order; take the latest)."""
-        return max(r.time for r in self.records) if self.records else None
-
-    @property
-    def levels(self) -> dict[str, int]:
-        """How many records at each level name."""
-        return dict(Counter(r.level_name for r in self.records))
-
-    @property
-    def drops(self) -> int:
-        """Records the Keep dropped (sealed counts; the closing record holds the total)."""
-        notes = 0
-        for record in self.records:
-            if record.source != "sealog" or record.logger != _SESSION_LOGGER:
-                continue
-            dropped = record.fields.get("dropped")
-            if not isinstance(dropped, int):
-                continue
-            if record.message == "session closed":
-                return dropped
-            notes += dropped
-        return notes
-
-    @property
-    def releases(self) -> tuple[Record, ...]:
-        """The flight-recorder releases (the control records announcing them)."""
-        return tuple(r for r in self.records if r.fields.get("event") == RING_EVENT)
 
     def haystack(self, index: int) -> str:
         """The lower-cased text a search looks in for record ``index``."""
@@ -204,6 +223,14 @@ class RecordQuery:
         return chosen
 
 
+def _size(path: Path) -> int:
+    """A file's size, -1 when it is absent."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return -1
+
+
 class StoreModel:
     """The owner's view of one store, read with the key given once.
 
@@ -225,20 +252,21 @@ class StoreModel:
         self._policy = policy or AppraisalPolicy()
         self._cache: dict[str, SessionData] = {}
         self._lock = threading.Lock()
-        if not self.host().sessions:
+        self._host: tuple[tuple[tuple[str, int, int], ...], HostView] | None = None
+        if not self.session_ids():
             raise FormatError(f"{self.store}: store holds no sessions")
 
     def host(self) -> HostView:
         """What the host can read in the store (no key used)."""
         return host_view(self.store)
 
-    def sessions(self) -> list[SessionData]:
-        """Every session of the store, read again only where its file changed."""
-        return [self._load(view) for view in self.host().sessions]
-
     def session_ids(self) -> list[str]:
         """The store's session ids, in store order."""
-        return [view.session for view in self.host().sessions]
+        return Store.open(self.store).sessions()
+
+    def sessions(self) -> list[SessionData]:
+        """Every session of the store, read again only where its file changed."""
+        return [self._load(sid) for sid in self.session_ids()]
 
     def resolve(self, prefix: str) -> str:
         """The session id that ``prefix`` names.
@@ -255,37 +283,50 @@ class StoreModel:
 
     def session(self, prefix: str) -> SessionData:
         """One session, by id or unique prefix (see :meth:`resolve`)."""
-        sid = self.resolve(prefix)
-        (view,) = [v for v in self.host().sessions if v.session == sid]
-        return self._load(view)
+        return self._load(self.resolve(prefix))
 
     def host_session(self, sid: str) -> SessionView:
-        """What the host can read of one session."""
-        (view,) = [v for v in self.host().sessions if v.session == sid]
-        return view
-
-    def _load(self, view: SessionView) -> SessionData:
+        """What the host can read of one session (read again only when a file grew)."""
+        store = Store.open(self.store)
+        sizes = tuple(
+            (s, _size(store.seal_path(s)), _size(store.index_path(s))) for s in store.sessions()
+        )
         with self._lock:
-            cached = self._cache.get(view.session)
-            if cached is not None and cached.file_bytes == view.file_bytes:
+            if self._host is None or self._host[0] != sizes:
+                self._host = (sizes, self.host())
+            view = self._host[1]
+        found = [v for v in view.sessions if v.session == sid]
+        if not found:
+            raise FormatError(f"session {sid} is no longer in {self.store}")
+        return found[0]
+
+    def _load(self, sid: str) -> SessionData:
+        store = Store.open(self.store)
+        try:
+            size = store.seal_path(sid).stat().st_size
+        except FileNotFoundError as exc:
+            raise FormatError(f"session {sid} is no longer in {self.store}") from exc
+        with self._lock:
+            cached = self._cache.get(sid)
+            if cached is not None and cached.file_bytes == size:
                 return cached
-            data = self._read(view)
-            self._cache[view.session] = data
+            data = self._read(sid, size)
+            self._cache[sid] = data
             return data
 
-    def _read(self, view: SessionView) -> SessionData:
+    def _read(self, sid: str, size: int) -> SessionData:
         records: list[Record] = []
         profiles: list[str] = []
         verdict: Verdict | None = None
         reader = None
-        for reader, record in read_store(self.store, self._key, view.session):
+        for reader, record in read_store(self.store, self._key, sid):
             records.append(record)
             profiles.append(reader.profile or "")
         if reader is not None:
             verdict = reader.verdict()
         else:  # no record authenticated: verification still says why
-            (verdict,) = verify_store(self.store, self._key, view.session)
+            (verdict,) = verify_store(self.store, self._key, sid)
         appraisal = None
         if verdict.header is not None:
             appraisal = appraise(verdict.header, self._policy)  # type: ignore[arg-type]
-        return SessionData(verdict, appraisal, tuple(records), tuple(profiles), view.file_bytes)
+        return SessionData.build(verdict, appraisal, tuple(records), tuple(profiles), size)

@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from sealog.owner import ProfileSpan
 from sealog.seal import Record
 
-__all__ = ["LEVEL_COLOURS", "frames_plot", "levels_plot", "profile_band"]
+__all__ = ["LEVEL_COLOURS", "WIDTH", "frames_plot", "levels_plot", "profile_band"]
 
 LEVEL_COLOURS = {
     "DEBUG": "#adb5bd",
@@ -28,7 +28,8 @@ _PROFILE_COLOURS = {
     "production": "#2b8a3e",
 }
 _OTHER = "#868e96"
-_WIDTH = 960
+#: Drawing width of a full-width plot (SVG user units; the page scales it).
+WIDTH = 960
 #: Most points one plot draws; longer series are thinned evenly (the shape stays).
 _MAX_POINTS = 4000
 
@@ -37,7 +38,7 @@ def _clock(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
 
 
-def _svg(height: int, body: list[str], label: str, width: int = _WIDTH) -> Markup:
+def _svg(height: int, body: list[str], label: str, width: int = WIDTH) -> Markup:
     head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-label="{escape(label)}" class="plot">'
@@ -66,7 +67,7 @@ def profile_band(
         releases: the records announcing flight-recorder releases.
         launch_stage: the launch profile's stage, to colour a custom-named launch profile.
     """
-    left, right, top, band = 8, _WIDTH - 8, 18, 26
+    left, right, top, band = 8, WIDTH - 8, 18, 26
     scale = (right - left) / max(end - start, 1e-9)
 
     def x(t: float) -> float:
@@ -118,7 +119,7 @@ def _unit(width: int) -> str:
 
 
 def levels_plot(
-    records: Sequence[Record], start: float, end: float, width_px: int = _WIDTH
+    records: Sequence[Record], start: float, end: float, width_px: int = WIDTH
 ) -> tuple[Markup, str]:
     """Records per minute by level as stacked bars; a session shorter than ten minutes gets
     finer bars, a long one wider bars (never more than 60).
@@ -196,7 +197,7 @@ def _thin(n: int) -> range:
     return range(0, n, max(1, -(-n // _MAX_POINTS)))
 
 
-def frames_plot(sizes: Sequence[int], times: Sequence[float], width_px: int = _WIDTH) -> Markup:
+def frames_plot(sizes: Sequence[int], times: Sequence[float], width_px: int = WIDTH) -> Markup:
     """What the host saw of a session: each frame's size against its arrival time, and the
     gap before it. Padded frames at a constant rate draw one flat line of evenly spaced dots.
 
