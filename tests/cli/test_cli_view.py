@@ -70,7 +70,12 @@ def test_view_prints_a_token_url_on_localhost_and_serves_only_with_it(
 
 @pytest.mark.parametrize(
     ("problem", "expected"),
-    [("missing store", "store"), ("malformed key", "key"), ("missing key", "owner.key")],
+    [
+        ("missing store", "store"),
+        ("malformed key", "key"),
+        ("missing key", "owner.key"),
+        ("trust root not PEM", "not a PEM certificate file"),
+    ],
 )
 def test_view_with_bad_input_is_one_line_and_exit_2(
     tmp_path: Path, make_session, key_file: Path, problem: str, expected: str, capsys
@@ -80,10 +85,14 @@ def test_view_with_bad_input_is_one_line_and_exit_2(
         store = tmp_path / "nowhere"
     elif problem == "malformed key":
         key_file.write_text("not a key\n")
-    else:
+    elif problem == "missing key":
         key_file.unlink()
+    extra = []
+    if problem == "trust root not PEM":
+        (tmp_path / "root.pem").write_text("not a certificate\n")
+        extra = ["--trust-root", str(tmp_path / "root.pem")]
     with pytest.raises(SystemExit) as exited:
-        main(["view", str(store), "--key", str(key_file)])
+        main(["view", str(store), "--key", str(key_file), *extra])
     assert exited.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""  # no URL: nothing is served

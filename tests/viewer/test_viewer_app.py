@@ -13,6 +13,7 @@ pytest.importorskip("starlette", reason="the viewer's packages (the 'view' extra
 from starlette.testclient import TestClient
 from viewer_store import INJECTION, SECRET_WORD, ViewerStore
 
+from sealog.attest import AppraisalPolicy
 from sealog.viewer import RecordQuery, StoreModel, create_app
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the viewer's URL token in these tests
@@ -244,3 +245,12 @@ def test_session_started_while_the_viewer_runs_appears_on_the_next_page(
     assert first[:12] in html
     row = html[html.index(second[:12]) :].split("</tr>")[0]
     assert "truncated" in row  # still running: no closing frame yet
+
+
+def test_evidence_is_appraised_against_the_policy_given(viewer_store) -> None:
+    """An owner who requires SEV-SNP sees 'none' evidence fail, with the reason."""
+    strict = StoreModel(viewer_store.path, viewer_store.key, AppraisalPolicy(require_tee="snp"))
+    client = TestClient(create_app(strict, TOKEN), base_url="http://127.0.0.1")
+    html = get(client, "/").text
+    assert html.count("none: failed") == 3
+    assert "&#39;none&#39; evidence proves no TEE; policy requires snp" in html

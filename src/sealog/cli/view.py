@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from sealog.attest import AppraisalPolicy, load_trust_roots
 from sealog.cli._common import fail, guarded
 from sealog.owner import OwnerPrivateKey
 
@@ -32,8 +33,16 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
     show_default=True,
     help="Port on 127.0.0.1 (0: a free one).",
 )
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX), for the evidence "
+    "appraisal. Repeatable.",
+)
 @guarded
-def view(store: Path, key_path: Path, port: int) -> None:
+def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) -> None:
     """Browse a store in a local web viewer: it listens on 127.0.0.1 only and serves nothing
     without the random token in the URL it prints. Ctrl+C stops it."""
     try:
@@ -43,11 +52,12 @@ def view(store: Path, key_path: Path, port: int) -> None:
         if package not in _EXTRA:
             raise
         fail(
-            f"sealog view needs the 'view' extra ({package} is missing): "
-            "pip install 'sealog[view]'"
+            f"sealog view needs the 'view' extra ({package} is missing): pip install 'sealog[view]'"
         )
+    snp_chains, tdx_roots = load_trust_roots(trust_roots)
+    policy = AppraisalPolicy(snp_chains=snp_chains, tdx_roots=tdx_roots)
     key = OwnerPrivateKey.load(key_path)
-    viewer = Viewer(store, key, port=port)
+    viewer = Viewer(store, key, port=port, policy=policy)
     click.echo(f"sealog view: {store} at {viewer.url}")
     # Ctrl+C is how the owner closes the viewer: a normal end, exit 0.
     with contextlib.suppress(KeyboardInterrupt):
