@@ -15,6 +15,7 @@ from viewer_store import INJECTION, SECRET_WORD, ViewerStore
 
 from sealog.attest import AppraisalPolicy
 from sealog.viewer import RecordQuery, StoreModel, create_app
+from sealog.viewer._model import parse_when
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the viewer's URL token in these tests
 
@@ -155,6 +156,27 @@ def test_time_range_selects_the_incident_window(client, viewer_store) -> None:
     assert "payment 29 settled" not in html
     assert "payment 30 settled" not in html  # at +120, before the window's first second
     assert "payment 31 settled" in html
+    assert "payment 52 settled" in html  # at +208
+    assert "payment 53 settled" not in html  # at +212, after the range
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("2026-11-27T08:50", False, "2026-11-27T08:50:00"),
+        ("2026-11-27T08:50", True, "2026-11-27T08:50:59.999999"),
+        ("2026-11-27 08:50", True, "2026-11-27T08:50:59.999999"),
+        ("2026-11-27T08:50:10", True, "2026-11-27T08:50:10"),
+        ("2026-11-27T09:50:10+01:00", False, "2026-11-27T08:50:10"),
+    ],
+)
+def test_time_bounds_read_as_utc_and_a_minute_bound_covers_its_minute(text, end, expected):
+    from datetime import UTC, datetime
+
+    when = parse_when(text, end=end)
+    assert when is not None
+    assert datetime.fromtimestamp(when, UTC).isoformat() == expected + "+00:00"
+    assert parse_when("  ") is None
 
 
 def test_bad_filter_values_get_one_clear_message(client, viewer_store) -> None:

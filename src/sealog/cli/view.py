@@ -59,6 +59,7 @@ def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) 
     key = OwnerPrivateKey.load(key_path)
     viewer = Viewer(store, key, port=port, policy=policy)
     click.echo(f"sealog view: {store} at {viewer.url}")
+    click.echo("Open it in a browser on this machine; Ctrl+C stops the viewer.", err=True)
     # Ctrl+C is how the owner closes the viewer: a normal end, exit 0.
     with contextlib.suppress(KeyboardInterrupt):
         viewer.serve()

@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sealog.errors import FormatError
+from sealog.errors import Error, FormatError
 from sealog.owner import diff_sessions
 from sealog.profile import LEVELS
 from sealog.viewer._model import (
@@ -169,6 +169,8 @@ def create_app(model: StoreModel, token: str) -> Starlette:
                 return await run_in_threadpool(handler, request)
             except FormatError as exc:
                 return page("error.html", 400, message=str(exc))
+            except (Error, OSError) as exc:  # the store changed under the viewer, say so
+                return page("error.html", 500, message=str(exc))
 
         return endpoint
 

@@ -34,6 +34,8 @@ __all__ = [
 #: The control record that announces a flight-recorder release (its records follow it).
 RING_EVENT = "ring.sealed"
 _SESSION_LOGGER = "sealog.session"
+#: A time given to the minute, no seconds and no zone.
+_TO_THE_MINUTE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 #: Level names the level filter accepts besides the stdlib ones.
 _ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 
@@ -170,7 +172,7 @@ def parse_when(text: str, *, end: bool = False) -> float | None:
         when = when.replace(tzinfo=UTC)
     stamp = when.timestamp()
     # "until 08:50" from a minute-precision input means up to the end of that minute.
-    if end and re.fullmatch(r".*T?\d{2}:\d{2}", text.replace(" ", "T")):
+    if end and _TO_THE_MINUTE.fullmatch(text):
         stamp += 59.999999
     return stamp
 

@@ -91,6 +91,8 @@ class Viewer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        else:  # never served: release the port
+            self._socket.close()
 
     def __enter__(self) -> Viewer:
         return self.start()
