@@ -276,3 +276,25 @@ def test_evidence_is_appraised_against_the_policy_given(viewer_store) -> None:
     html = get(client, "/").text
     assert html.count("none: failed") == 3
     assert "&#39;none&#39; evidence proves no TEE; policy requires snp" in html
+
+
+def test_tampered_session_shows_its_verdict_and_only_what_authenticated(
+    make_session, owner_key
+) -> None:
+    store, sid = make_session(records=40, frames_every=5)
+    seal = store / f"{sid}.seal"
+    data = bytearray(seal.read_bytes())
+    data[len(data) // 2] ^= 0x01  # the host flips one bit of a frame in the middle
+    seal.write_bytes(bytes(data))
+    client = TestClient(
+        create_app(StoreModel(store, owner_key), TOKEN), base_url="http://127.0.0.1"
+    )
+    listing = get(client, "/").text
+    row = listing[listing.index(sid[:12]) :].split("</tr>")[0]
+    assert "modified" in row
+    assert 'class="badge verdict bad"' in row
+    html = get(client, f"/session/{sid}").text
+    shown = len(rows(html))
+    assert 0 < shown < 40  # records up to the altered frame, none after it
+    assert f"record {shown - 1} of the test" in html
+    assert f"record {shown} of the test" not in html
