@@ -20,3 +20,5 @@ __getattr__  # src/sealog/seal/__init__.py
 _.from_state  # src/sealog/seal/_frames.py
 _.export_key_state  # src/sealog/seal/_frames.py
 _.messages  # src/sealog/testing.py
+_.launch_profile  # src/sealog/owner/viewer/_model.py: the templates read it
+_.should_exit  # src/sealog/owner/viewer/_server.py: uvicorn's server reads it

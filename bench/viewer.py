@@ -1,7 +1,7 @@
 """How long the viewer's pages take on a large store: ``python bench/viewer.py [RECORDS]``.
 
 Writes a development store of RECORDS records (200 000 by default, as ``make bench``'s
-reading case) with the benchmark's workload, serves it with :class:`sealog.viewer.Viewer` on
+reading case) with the benchmark's workload, serves it with :class:`sealog.owner.viewer.Viewer` on
 127.0.0.1, and times each page over HTTP, first (cold: the session is decrypted and verified)
 and again (served from memory). Prints one JSON object.
 """
@@ -33,7 +33,7 @@ def _get(url: str) -> float:
 
 def main(records: int) -> dict[str, Any]:
     from sealog.owner import OwnerPrivateKey
-    from sealog.viewer import Viewer
+    from sealog.owner.viewer import Viewer
 
     with tempfile.TemporaryDirectory(prefix="sealog-bench-view-") as d:
         tmp = Path(d)

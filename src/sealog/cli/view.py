@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sealog.attest import AppraisalPolicy, load_trust_roots
+from sealog.attest import load_appraisal_policy
 from sealog.cli._common import fail, guarded
 from sealog.owner import OwnerPrivateKey
 
@@ -46,7 +46,7 @@ def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) 
     """Browse a store in a local web viewer: it listens on 127.0.0.1 only and serves nothing
     without the random token in the URL it prints. Ctrl+C stops it."""
     try:
-        from sealog.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
+        from sealog.owner.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
     except ModuleNotFoundError as exc:
         package = (exc.name or "").split(".")[0]
         if package not in _EXTRA:
@@ -54,8 +54,7 @@ def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) 
         fail(
             f"sealog view needs the 'view' extra ({package} is missing): pip install 'sealog[view]'"
         )
-    snp_chains, tdx_roots = load_trust_roots(trust_roots)
-    policy = AppraisalPolicy(snp_chains=snp_chains, tdx_roots=tdx_roots)
+    policy = load_appraisal_policy(trust_roots=trust_roots)
     key = OwnerPrivateKey.load(key_path)
     viewer = Viewer(store, key, port=port, policy=policy)
     click.echo(f"sealog view: {store} at {viewer.url}")

@@ -5,8 +5,8 @@ pages are rendered on the server with inline CSS and SVG, and run no script. Nee
 extra (``pip install 'sealog[view]'``).
 """
 
-from sealog.viewer._app import create_app
-from sealog.viewer._model import RecordQuery, SessionData, StoreModel
-from sealog.viewer._server import Viewer
+from sealog.owner.viewer._app import create_app
+from sealog.owner.viewer._model import RecordQuery, SessionData, StoreModel
+from sealog.owner.viewer._server import Viewer
 
 __all__ = ["RecordQuery", "SessionData", "StoreModel", "Viewer", "create_app"]

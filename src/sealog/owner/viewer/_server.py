@@ -6,14 +6,13 @@ import secrets
 import socket
 import threading
 from pathlib import Path
-from types import TracebackType
 
 import uvicorn
 
 from sealog.attest import AppraisalPolicy
 from sealog.owner import OwnerPrivateKey
-from sealog.viewer._app import create_app
-from sealog.viewer._model import StoreModel
+from sealog.owner.viewer._app import create_app
+from sealog.owner.viewer._model import StoreModel
 
 __all__ = ["Viewer"]
 
@@ -97,10 +96,5 @@ class Viewer:
     def __enter__(self) -> Viewer:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

@@ -16,7 +16,7 @@ pytest.importorskip("playwright", reason="the viewer's browser tests need playwr
 from playwright.sync_api import Browser, Page, sync_playwright
 from viewer_store import ViewerStore
 
-from sealog.viewer import Viewer
+from sealog.owner.viewer import Viewer
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
@@ -34,7 +34,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "viewer"
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "viewer"
 
 
 @pytest.fixture(scope="module")

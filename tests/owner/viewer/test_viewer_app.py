@@ -14,8 +14,8 @@ from starlette.testclient import TestClient
 from viewer_store import INJECTION, SECRET_WORD, ViewerStore
 
 from sealog.attest import AppraisalPolicy
-from sealog.viewer import RecordQuery, StoreModel, create_app
-from sealog.viewer._model import parse_when
+from sealog.owner.viewer import RecordQuery, StoreModel, create_app
+from sealog.owner.viewer._model import parse_when
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the viewer's URL token in these tests
 

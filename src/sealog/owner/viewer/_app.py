@@ -28,16 +28,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sealog.errors import Error, FormatError
 from sealog.owner import diff_sessions
-from sealog.profile import LEVELS
-from sealog.viewer._model import (
+from sealog.owner.viewer._model import (
     RecordQuery,
     SessionData,
     StoreModel,
     level_number,
     parse_when,
 )
-from sealog.viewer._plots import WIDTH as _WIDTH
-from sealog.viewer._plots import frames_plot, levels_plot, profile_band
+from sealog.owner.viewer._plots import WIDTH as _WIDTH
+from sealog.owner.viewer._plots import frames_plot, levels_plot, profile_band
+from sealog.profile import LEVELS
 
 __all__ = ["create_app"]
 
@@ -118,7 +118,7 @@ def _fields(record_fields: Any) -> str:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("sealog.viewer", "templates"),
+        loader=PackageLoader("sealog.owner.viewer", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
