@@ -298,3 +298,53 @@ def test_tampered_session_shows_its_verdict_and_only_what_authenticated(
     assert 0 < shown < 40  # records up to the altered frame, none after it
     assert f"record {shown - 1} of the test" in html
     assert f"record {shown} of the test" not in html
+
+
+def test_host_written_event_with_markup_is_shown_as_text(make_session, owner_key) -> None:
+    """The host writes the events file: what it puts there is text on the page, never markup."""
+    store, sid = make_session(records=3)
+    events = store / f"{sid}.events.jsonl"
+    with events.open("a") as fh:
+        fh.write('{"event": "keep.error", "code": "<script>alert(1)</script>"}\n')
+    client = TestClient(
+        create_app(StoreModel(store, owner_key), TOKEN), base_url="http://127.0.0.1"
+    )
+    html = get(client, f"/session/{sid}/host").text
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_long_session_is_shown_a_page_at_a_time(make_session, owner_key) -> None:
+    store, sid = make_session(records=620, frames_every=100)
+    client = TestClient(
+        create_app(StoreModel(store, owner_key), TOKEN), base_url="http://127.0.0.1"
+    )
+    first = get(client, f"/session/{sid}").text
+    assert len(rows(first)) == 500
+    assert "showing 1\u2013500" in first
+    assert "next →" in first
+    second = get(client, f"/session/{sid}", offset="500").text
+    assert len(rows(second)) == 121  # 620 records and the closing record
+    assert "record 619 of the test" in second
+    assert "← previous" in second
+
+
+def test_drops_are_the_sealed_counts(viewer_store) -> None:
+    """The closing record carries the total; before it, the notes are added up."""
+    from sealog.owner.viewer import SessionData
+    from sealog.seal import Record
+
+    data = StoreModel(viewer_store.path, viewer_store.key).session(viewer_store.other)
+
+    def note(n: int, message: str) -> Record:
+        return Record(0.0, 30, "sealog", "sealog.session", message, fields={"dropped": n})
+
+    notes = (note(12, "12 records dropped: backlog full"), note(3, "3 records dropped"))
+    running = SessionData.build(data.verdict, None, notes, ("", ""), 0)
+    assert running.drops == 15
+    closed = SessionData.build(
+        data.verdict, None, (*notes, note(15, "session closed")), ("",) * 3, 0
+    )
+    assert closed.drops == 15
+    forged = Record(0.0, 30, "workload", "sealog.session", "session closed", fields={"dropped": 99})
+    assert SessionData.build(data.verdict, None, (forged,), ("",), 0).drops == 0
