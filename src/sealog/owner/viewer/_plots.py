@@ -182,15 +182,15 @@ def levels_plot(
         f'<text x="{right}" y="{axis}" font-size="11" text-anchor="end">'
         f"{_clock(first + count * width)} UTC</text>"
     )
-    lx: float = left + 40
-    step = (right - left - 110) / len(LEVEL_COLOURS)
-    for level, colour in LEVEL_COLOURS.items():
+    # The legend on a line of its own, under the time axis.
+    legend = axis + 18
+    for n, (level, colour) in enumerate(LEVEL_COLOURS.items()):
+        lx = left + n * 90
         body.append(
-            f'<rect x="{lx:.0f}" y="{axis - 9}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{lx + 14:.0f}" y="{axis}" font-size="11">{level}</text>'
+            f'<rect x="{lx}" y="{legend - 9}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{lx + 14}" y="{legend}" font-size="11">{level}</text>'
         )
-        lx += step
-    return _svg(axis + 6, body, f"records per {unit} by level", width_px), unit
+    return _svg(legend + 6, body, f"records per {unit} by level", width_px), unit
 
 
 def _thin(n: int) -> range:
