@@ -75,6 +75,7 @@ def test_view_prints_a_token_url_on_localhost_and_serves_only_with_it(
         ("malformed key", "key"),
         ("missing key", "owner.key"),
         ("trust root not PEM", "not a PEM certificate file"),
+        ("unknown required profile", "no-such-profile"),
     ],
 )
 def test_view_with_bad_input_is_one_line_and_exit_2(
@@ -91,6 +92,8 @@ def test_view_with_bad_input_is_one_line_and_exit_2(
     if problem == "trust root not PEM":
         (tmp_path / "root.pem").write_text("not a certificate\n")
         extra = ["--trust-root", str(tmp_path / "root.pem")]
+    elif problem == "unknown required profile":
+        extra = ["--require-profile", "no-such-profile"]
     with pytest.raises(SystemExit) as exited:
         main(["view", str(store), "--key", str(key_file), *extra])
     assert exited.value.code == 2

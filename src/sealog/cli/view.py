@@ -33,6 +33,12 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
     show_default=True,
     help="Port on 127.0.0.1 (0: a free one).",
 )
+@click.option("--require-profile", help="Appraise profiles against this one (at least as strict).")
+@click.option(
+    "--require-tee",
+    type=click.Choice(["snp", "tdx", "any"]),
+    help="Appraise evidence as required to come from this TEE, verified.",
+)
 @click.option(
     "--trust-root",
     "trust_roots",
@@ -41,10 +47,22 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
     help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX), for the evidence "
     "appraisal. Repeatable.",
 )
+@click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
 @guarded
-def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) -> None:
+def view(
+    store: Path,
+    key_path: Path,
+    port: int,
+    require_profile: str | None,
+    require_tee: str | None,
+    trust_roots: tuple[Path, ...],
+    allow_debug_tee: bool,
+) -> None:
     """Browse a store in a local web viewer: it listens on 127.0.0.1 only and serves nothing
-    without the random token in the URL it prints. Ctrl+C stops it."""
+    without the random token in the URL it prints. Ctrl+C stops it.
+
+    The appraisal options are those of ``sealog verify``: here they colour the evidence
+    column, they do not hide sessions."""
     try:
         from sealog.owner.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
     except ModuleNotFoundError as exc:
@@ -54,7 +72,7 @@ def view(store: Path, key_path: Path, port: int, trust_roots: tuple[Path, ...]) 
         fail(
             f"sealog view needs the 'view' extra ({package} is missing): pip install 'sealog[view]'"
         )
-    policy = load_appraisal_policy(trust_roots=trust_roots)
+    policy = load_appraisal_policy(require_profile, require_tee, trust_roots, allow_debug_tee)
     key = OwnerPrivateKey.load(key_path)
     viewer = Viewer(store, key, port=port, policy=policy)
     click.echo(f"sealog view: {store} at {viewer.url}")
