@@ -30,7 +30,7 @@ from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, Sig
 from sealog.audit._policy import control_policy_digest, parse_control_policy
 from sealog.host import Store
 from sealog.keep._session import SealedSession
-from sealog.profile import builtin_text
+from sealog.profile import builtin_profile, builtin_text, profile_digest
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
@@ -42,6 +42,9 @@ __all__ = ["INJECTION", "SECRET_WORD", "ViewerStore", "build_viewer_store"]
 INJECTION = '<script>document.title="pwned"</script><img src=x onerror=alert(1)>'
 #: A word only the sealed records hold: it must never reach the host's files in clear.
 SECRET_WORD = "card-4242-visible-only-to-the-owner"  # noqa: S105 - a canary, not a password
+#: The launch profile's digest in the library-written headers, and the incident profile's.
+LAUNCH_DIGEST = b"\x11" * 32
+INCIDENT_DIGEST = profile_digest(builtin_profile("incident")).hex()
 #: Seconds of records in the library-written sessions.
 SPAN = 360.0
 _INCIDENT_AT, _INCIDENT_FOR = 120, 90
@@ -116,6 +119,7 @@ def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[list[A
                     "profile": "incident",
                     "bundle": bundle,
                     "approvers": ["alice", "bob"],
+                    "profile_digest": INCIDENT_DIGEST,
                     "expires": expires,
                 },
             )
@@ -136,7 +140,11 @@ def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[list[A
             _control(
                 end + 0.4,
                 "profile reverted to production",
-                {"event": "profile.reverted", "profile": "production"},
+                {
+                    "event": "profile.reverted",
+                    "profile": "production",
+                    "profile_digest": LAUNCH_DIGEST.hex(),
+                },
             )
         )
     for i in range(int(SPAN // 4)):
@@ -212,7 +220,7 @@ def _library_session(
 ) -> str:
     prof = dataclasses.replace(plain_profile(), name="production")
     launch = LaunchConfig(
-        "production", "production", b"\x11" * 32, key.public_key.key_id, control.digest
+        "production", "production", LAUNCH_DIGEST, key.public_key.key_id, control.digest
     )
     header, sealer = start_session(
         key.public_key, launch, none_evidence, keep_id=keep, now=start - 2
