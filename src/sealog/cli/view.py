@@ -9,6 +9,7 @@ import click
 
 from sealog.attest import load_appraisal_policy
 from sealog.cli._common import fail, guarded
+from sealog.cli._source import store_source
 from sealog.owner import OwnerPrivateKey
 
 __all__ = ["view"]
@@ -18,7 +19,7 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
 
 
 @click.command()
-@click.argument("store", type=click.Path(path_type=Path))
+@click.argument("store")
 @click.option(
     "--key",
     "key_path",
@@ -48,7 +49,14 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
     "appraisal. Repeatable.",
 )
 @click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="From a nats:// source, keep pulling what arrives while the viewer runs.",
+)
 @guarded
+@store_source
 def view(
     store: Path,
     key_path: Path,
@@ -57,12 +65,15 @@ def view(
     require_tee: str | None,
     trust_roots: tuple[Path, ...],
     allow_debug_tee: bool,
+    follow: bool,
 ) -> None:
     """Browse a store in a local web viewer: it listens on 127.0.0.1 only and serves nothing
     without the random token in the URL it prints. Ctrl+C stops it.
 
-    The appraisal options are those of ``sealog verify``: here they colour the evidence
-    column, they do not hide sessions."""
+    STORE is a folder or a nats:// source (copied into a private temporary folder, and
+    followed). The appraisal options are those of ``sealog verify``: here they colour the
+    evidence column, they do not hide sessions."""
+    del follow  # used by store_source
     try:
         from sealog.owner.viewer import Viewer  # noqa: PLC0415 - its packages are an optional extra
     except ModuleNotFoundError as exc:
