@@ -355,3 +355,16 @@ def test_owner_may_name_the_store_as_a_string_like_open_session_does(tmp_path, o
     assert verdict.ok
     got = [r.message for _, r in read_store(store, owner_key) if r.source == "workload"]  # type: ignore[arg-type]
     assert got == ["by name"]
+
+
+def test_private_keys_never_show_in_their_repr() -> None:
+    """A repr ends up in tracebacks, test failures and logs: no private key bytes in it."""
+    from sealog.audit import SigningKey
+    from sealog.seal import generate_owner_key
+
+    for kem in ("x25519", "mlkem768-x25519"):
+        key = generate_owner_key(kem)
+        assert key.raw.hex() not in repr(key)
+        assert repr(key.raw)[2:-1] not in repr(key)
+    signing = SigningKey.generate()
+    assert "PRIVATE" not in repr(signing)

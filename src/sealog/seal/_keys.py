@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
@@ -111,7 +111,7 @@ class OwnerPrivateKey:
     """The owner's private KEM key: opens every session sealed to its public half."""
 
     kem: str
-    raw: bytes
+    raw: bytes = field(repr=False)  # never printed: a traceback or a log must not show it
 
     def _key(self) -> _PrivateKey:
         if self.kem == "x25519":

@@ -4,6 +4,8 @@ what the host saw and at a diff. The screenshots are the ones docs/viewer.md sho
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +36,10 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "viewer"
+#: Where screenshots go: a temporary folder, or the folder ``SEALOG_SCREENSHOTS`` names (the
+#: documentation's are made with ``SEALOG_SCREENSHOTS=docs/viewer``), so a test run never
+#: changes the work tree by itself.
+SHOTS = Path(os.environ.get("SEALOG_SCREENSHOTS") or tempfile.mkdtemp(prefix="sealog-shots-"))
 
 
 @pytest.fixture(scope="module")
