@@ -39,13 +39,13 @@ from sealog.errors import FormatError, PolicyError
 
 __all__ = [
     "ALL_KEEPS",
-    "format_time",
     "ChangeOrder",
     "OrderApproval",
     "OrderBundle",
     "OrderInclusion",
     "OrderSignature",
     "check_order",
+    "format_time",
     "order_digest",
 ]
 
