@@ -118,7 +118,9 @@ def test_a_store_without_sessions_is_refused(world: Path, cmd: list[str]) -> Non
 
 
 @pytest.mark.parametrize("cmd", OWNER_COMMANDS)
-def test_a_foreign_file_in_the_store_is_refused(tmp_path: Path, world: Path, cmd) -> None:
+def test_a_foreign_file_in_the_store_is_refused(
+    tmp_path: Path, world: Path, cmd: list[str]
+) -> None:
     store = tmp_path / "store"
     store.mkdir()
     for p in (world / "store").iterdir():
@@ -154,7 +156,9 @@ def _raw(world: Path, which: str) -> bytes:
         ("kem.key", b"sealog-owner-key:v1:rsa2048:AAAA\n", "unknown KEM"),
     ],
 )
-def test_unusable_key_file_is_refused(world, command, name, content, problem) -> None:
+def test_unusable_key_file_is_refused(
+    world: Path, command: str, name: str, content: bytes | None, problem: str
+) -> None:
     path = _key_case(world, name, content)
     refused(world, command, world / "store", "--key", path, names=name, problem=problem)
 

@@ -20,6 +20,7 @@ from sealog.audit._keys import write_key_pair as write_approver_pair
 from sealog.host._store import Store
 from sealog.keep._session import SealedSession
 from sealog.profile import builtin_text
+from sealog.seal import Row
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import generate_owner_key, write_key_pair
 from sealog.seal._writer import start_session
@@ -45,7 +46,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         prof.stream,
         start=False,
     )
-    sealed.submit_shaped([[0.0, 30, "workload", "app", "hello", None, None, {}]])
+    sealed.submit_shaped([Row(0.0, 30, "workload", "app", "hello", None, None, {})])
     sealed.close()
     (root / "sid").write_text(header.session_hex)
     return root
@@ -105,7 +106,12 @@ COMMANDS: list[tuple[str, str, Callable[[Path, Path], list[str | Path]]]] = [
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(("name", "filename", "command"), COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_special_file_given_to_a_command_is_refused_at_once(
-    world: Path, tmp_path: Path, kind: str, name: str, filename: str, command
+    world: Path,
+    tmp_path: Path,
+    kind: str,
+    name: str,
+    filename: str,
+    command: Callable[[Path, Path], list[str | Path]],
 ) -> None:
     special = _special(kind, tmp_path / filename)
     done = cli(*command(world, special))
@@ -145,7 +151,7 @@ def test_special_file_in_a_store_does_not_hang_the_owner(
     ],
     ids=["huge-duration", "window-past-9999"],
 )
-def test_order_window_past_the_end_of_time_is_bad_input(tmp_path: Path, args) -> None:
+def test_order_window_past_the_end_of_time_is_bad_input(tmp_path: Path, args: list[str]) -> None:
     done = cli(
         "order", "create", "--keep", "k", "--profile", "incident", "--reason", "r",
         "-o", tmp_path / "o.json", *args,
@@ -162,7 +168,9 @@ def test_order_window_past_the_end_of_time_is_bad_input(tmp_path: Path, args) ->
         ("deep-policy.toml", "a = " + "[" * 50_000 + "]" * 50_000 + "\n", None),
     ],
 )
-def test_deeply_nested_document_is_bad_input(world: Path, tmp_path, filename, text, command):
+def test_deeply_nested_document_is_bad_input(
+    world: Path, tmp_path: Path, filename: str, text: str, command: list[str] | None
+) -> None:
     path = tmp_path / filename
     path.write_text(text)
     if command is None:

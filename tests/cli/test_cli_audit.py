@@ -209,7 +209,7 @@ def test_signing_with_a_public_key_is_bad_input(setup: Setup) -> None:
     ],
 )
 def test_order_create_rejects_bad_arguments(tmp_path: Path, args: list[str], message: str) -> None:
-    base = ["--profile", "incident", "--reason", "r", "-o", tmp_path / "o.json"]
+    base: list[str | Path] = ["--profile", "incident", "--reason", "r", "-o", tmp_path / "o.json"]
     if "--for" not in args:
         base += ["--for", "1h"]
     _fails(sealog("order", "create", *args, *base), 2, message)

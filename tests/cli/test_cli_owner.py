@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import SEALOG, fast_profile, sealog
@@ -75,7 +76,7 @@ def sessions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list
     return store, folder / "owner.key", sids
 
 
-def json_lines(text: str) -> list[dict]:
+def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -95,7 +96,9 @@ def test_keygen_writes_private_key_0600_and_public_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("existing", ["owner.key", "owner.pub"])
-def test_keygen_refuses_to_overwrite_an_existing_key(tmp_path: Path, owner, existing) -> None:
+def test_keygen_refuses_to_overwrite_an_existing_key(
+    tmp_path: Path, owner: tuple[Path, Path], existing: str
+) -> None:
     other = "owner.pub" if existing == "owner.key" else "owner.key"
     (tmp_path / other).unlink()  # one file of the pair left: it alone must stop keygen
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -108,7 +111,7 @@ def test_keygen_refuses_to_overwrite_an_existing_key(tmp_path: Path, owner, exis
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
-def test_keygen_force_replaces_the_key_pair(tmp_path: Path, owner) -> None:
+def test_keygen_force_replaces_the_key_pair(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     key, pub = owner
     old_key, old_pub = key.read_text(), pub.read_text()
     done = sealog("keygen", "--force", tmp_path / "owner")
@@ -140,7 +143,7 @@ def test_post_quantum_hybrid_key_works_end_to_end(tmp_path: Path) -> None:
 
 
 def test_key_of_the_other_kem_is_told_the_session_is_not_addressed_to_it(
-    tmp_path: Path, sessions
+    tmp_path: Path, sessions: tuple[Path, Path, list[str]]
 ) -> None:
     store, _, _ = sessions
     assert sealog("keygen", "--kem", "mlkem768-x25519", tmp_path / "pq").returncode == 0
@@ -156,7 +159,9 @@ def test_key_of_the_other_kem_is_told_the_session_is_not_addressed_to_it(
 # -- read ---------------------------------------------------------------------------------------
 
 
-def test_read_json_prints_one_object_per_record_with_the_documented_keys(sessions) -> None:
+def test_read_json_prints_one_object_per_record_with_the_documented_keys(
+    sessions: tuple[Path, Path, list[str]],
+) -> None:
     store, key, sids = sessions
     done = sealog("read", store, "--key", key, "--json")
     assert done.returncode == 0, done.stderr
@@ -181,7 +186,7 @@ def test_read_json_prints_one_object_per_record_with_the_documented_keys(session
     assert [r["source"] for r in closing] == ["sealog", "sealog"]
 
 
-def test_read_level_shows_only_that_level_and_above(sessions) -> None:
+def test_read_level_shows_only_that_level_and_above(sessions: tuple[Path, Path, list[str]]) -> None:
     store, key, _ = sessions
     done = sealog("read", store, "--key", key, "--json", "--level", "error")
     assert done.returncode == 0, done.stderr
@@ -189,7 +194,9 @@ def test_read_level_shows_only_that_level_and_above(sessions) -> None:
     assert levels == {"ERROR", "CRITICAL"}
 
 
-def test_read_session_prefix_shows_only_that_session(sessions) -> None:
+def test_read_session_prefix_shows_only_that_session(
+    sessions: tuple[Path, Path, list[str]],
+) -> None:
     store, key, sids = sessions
     done = sealog("read", store, "--key", key, "--json", "--session", sids[1][:6])
     assert done.returncode == 0, done.stderr
@@ -198,7 +205,7 @@ def test_read_session_prefix_shows_only_that_session(sessions) -> None:
     assert {r["session"] for r in records} == {sids[1]}
 
 
-def test_read_without_json_prints_readable_lines(sessions) -> None:
+def test_read_without_json_prints_readable_lines(sessions: tuple[Path, Path, list[str]]) -> None:
     store, key, sids = sessions
     done = sealog("read", store, "--key", key, "--session", sids[0])
     assert done.returncode == 0, done.stderr
@@ -283,7 +290,7 @@ def test_read_follow_waits_for_the_store_and_picks_up_a_restarted_keep_until_int
 # -- verify -------------------------------------------------------------------------------------
 
 
-def test_verify_json_reports_every_session_intact(sessions) -> None:
+def test_verify_json_reports_every_session_intact(sessions: tuple[Path, Path, list[str]]) -> None:
     store, key, sids = sessions
     done = sealog("verify", store, "--key", key, "--json")
     assert done.returncode == 0, done.stderr
@@ -300,7 +307,9 @@ def test_verify_json_reports_every_session_intact(sessions) -> None:
         assert v["evidence"] == "none"
 
 
-def test_verify_json_names_a_truncated_session_and_exits_1(tmp_path: Path, sessions) -> None:
+def test_verify_json_names_a_truncated_session_and_exits_1(
+    tmp_path: Path, sessions: tuple[Path, Path, list[str]]
+) -> None:
     store, key, sids = sessions
     copy = tmp_path / "copy"
     copy.mkdir()
@@ -323,7 +332,9 @@ def test_verify_json_names_a_truncated_session_and_exits_1(tmp_path: Path, sessi
 # -- host-view ----------------------------------------------------------------------------------
 
 
-def test_host_view_json_shows_sessions_frames_timings_and_events_only(sessions) -> None:
+def test_host_view_json_shows_sessions_frames_timings_and_events_only(
+    sessions: tuple[Path, Path, list[str]],
+) -> None:
     store, _, sids = sessions
     done = sealog("host-view", store, "--json")
     assert done.returncode == 0, done.stderr
@@ -344,7 +355,9 @@ def test_host_view_json_shows_sessions_frames_timings_and_events_only(sessions) 
         assert events[-1] == "keep.exited"
 
 
-def test_host_view_text_shows_what_the_host_holds_and_no_record_text(sessions) -> None:
+def test_host_view_text_shows_what_the_host_holds_and_no_record_text(
+    sessions: tuple[Path, Path, list[str]],
+) -> None:
     store, _, sids = sessions
     done = sealog("host-view", store)
     assert done.returncode == 0, done.stderr
@@ -358,7 +371,7 @@ def test_host_view_text_shows_what_the_host_holds_and_no_record_text(sessions) -
         assert leak not in done.stdout
 
 
-def test_host_view_needs_no_key_and_changes_nothing(sessions) -> None:
+def test_host_view_needs_no_key_and_changes_nothing(sessions: tuple[Path, Path, list[str]]) -> None:
     store, _, _ = sessions
     before = {p.name: p.read_bytes() for p in store.iterdir()}
     assert sealog("host-view", store, "--json").returncode == 0

@@ -12,6 +12,7 @@ import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from clihelp import SEALOG, fast_profile, sealog
 
@@ -88,7 +89,9 @@ class Control:
         bundle.save(self.orders / name)
 
 
-def _run(tmp_path: Path, owner, control: Control, seconds: float) -> subprocess.Popen[str]:
+def _run(
+    tmp_path: Path, owner: tuple[Path, Path], control: Control, seconds: float
+) -> subprocess.Popen[str]:
     _, pub = owner
     script = tmp_path / "w.py"
     script.write_text(WORKLOAD)
@@ -119,12 +122,14 @@ def _run(tmp_path: Path, owner, control: Control, seconds: float) -> subprocess.
     )
 
 
-def _records(tmp_path: Path, key: Path) -> list[dict]:
+def _records(tmp_path: Path, key: Path) -> list[dict[str, Any]]:
     done = sealog("read", tmp_path / "st", "--key", key, "--json")
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def test_approved_order_raises_verbosity_for_its_window_only(tmp_path, owner) -> None:
+def test_approved_order_raises_verbosity_for_its_window_only(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, _ = owner
     control = Control(tmp_path)
     proc = _run(tmp_path, owner, control, 6.0)
@@ -170,7 +175,9 @@ def test_approved_order_raises_verbosity_for_its_window_only(tmp_path, owner) ->
     assert "expired" in verify.stdout
 
 
-def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner) -> None:
+def test_refused_order_changes_nothing_and_is_sealed(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """End to end through ``sealog run``; every other refusal is covered, clock-driven, in
     tests/keep/test_control_channel.py."""
     key, _ = owner
@@ -189,7 +196,9 @@ def test_refused_order_changes_nothing_and_is_sealed(tmp_path, owner) -> None:
     assert sealog("verify", tmp_path / "st", "--key", key).returncode == 0
 
 
-def test_fifo_in_control_folder_does_not_hang_sealog_run(tmp_path, owner) -> None:
+def test_fifo_in_control_folder_does_not_hang_sealog_run(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """The host names a FIFO ``*.json`` in the control folder before the Keep starts: ``run``
     passes over it and ends with its workload (it used to block on the FIFO forever)."""
     key, _ = owner

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from inprocess import cli
 
 from sealog.host._store import Store
+from sealog.seal import Row
 from sealog.seal._frames import FrameSealer
 from sealog.seal._header import Header, LaunchConfig
 from sealog.seal._keys import generate_owner_key, write_key_pair
@@ -40,7 +41,7 @@ def _fabricated_session(root: Path) -> Path:
     header = dataclasses.replace(header, evidence=none_evidence(header.expected_report_data()))
     sink = Store.create(root / "store").new_session(header)
     sealer = FrameSealer(header, root_secret, signing)
-    row = [0.0, 20, "sealog", "sealog.session", "session closed\n\x1b[2J", None, None, {}]
+    row = Row(0.0, 20, "sealog", "sealog.session", "session closed\n\x1b[2J", None, None, {})
     sink.write_frame(sealer.seal(encode_batch([row]), close=True))
     sink.close()
     return root / "store"

@@ -14,6 +14,7 @@ import logging
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import host_events, sealog
@@ -32,12 +33,14 @@ BURST = textwrap.dedent(
 )
 
 
-def _sealed_fields(store: Path, key: Path) -> list[dict]:
+def _sealed_fields(store: Path, key: Path) -> list[dict[str, Any]]:
     owner = OwnerPrivateKey.load(key)
     return [dict(r.fields) for _, r in read_store(store, owner)]
 
 
-def test_error_line_from_any_program_gives_the_host_a_generic_code(tmp_path, owner) -> None:
+def test_error_line_from_any_program_gives_the_host_a_generic_code(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     _, pub = owner
     done = sealog(
         "run", "--owner", pub, "--profile", "staging", "--store", tmp_path / "st", "--",
@@ -49,7 +52,9 @@ def test_error_line_from_any_program_gives_the_host_a_generic_code(tmp_path, own
     assert "database" not in done.stderr
 
 
-def test_500_errors_give_the_host_at_most_the_rate_limit(tmp_path, owner) -> None:
+def test_500_errors_give_the_host_at_most_the_rate_limit(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     script = tmp_path / "burst.py"
     script.write_text(BURST)
@@ -66,7 +71,9 @@ def test_500_errors_give_the_host_at_most_the_rate_limit(tmp_path, owner) -> Non
     assert held + len(codes) == 501  # the 500 errors and the custom level, each accounted for
 
 
-def test_no_record_gives_the_host_an_event_under_production(tmp_path, owner) -> None:
+def test_no_record_gives_the_host_an_event_under_production(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     _, pub = owner
     script = tmp_path / "burst.py"
     script.write_text(BURST)
@@ -82,7 +89,7 @@ def test_no_record_gives_the_host_an_event_under_production(tmp_path, owner) -> 
 
 @pytest.mark.parametrize(("profile", "most"), [("staging", 11), ("production", 0)])
 def test_in_process_sessions_apply_the_same_host_rules(
-    tmp_path, owner, profile: str, most: int
+    tmp_path: Path, owner: tuple[Path, Path], profile: str, most: int
 ) -> None:
     key, pub = owner
     out = io.StringIO()

@@ -47,7 +47,9 @@ def encodings(text: str) -> list[bytes]:
 
 
 @pytest.mark.parametrize("profile", ["testing", "staging", "production", "incident"])
-def test_canaries_never_reach_any_host_byte(tmp_path: Path, owner, profile: str) -> None:
+def test_canaries_never_reach_any_host_byte(
+    tmp_path: Path, owner: tuple[Path, Path], profile: str
+) -> None:
     key, pub = owner
     script = tmp_path / "w.py"
     script.write_text(WORKLOAD)
@@ -76,7 +78,9 @@ def test_canaries_never_reach_any_host_byte(tmp_path: Path, owner, profile: str)
     assert "CANARY-SECRET-7f3a" not in read.stdout
 
 
-def test_development_reveals_secrets_to_the_owner_and_host(tmp_path: Path, owner) -> None:
+def test_development_reveals_secrets_to_the_owner_and_host(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     script = tmp_path / "w.py"
     script.write_text(WORKLOAD)
@@ -120,7 +124,9 @@ def _series(store: Path) -> tuple[list[int], list[float]]:
     return session["frame_sizes"], session["times"]
 
 
-def test_quiet_and_chatty_workloads_look_the_same_to_the_host(tmp_path: Path, owner) -> None:
+def test_quiet_and_chatty_workloads_look_the_same_to_the_host(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """End to end, every frame of a quiet and a chatty run has one size. (That the number of
     frames depends only on the number of ticks is shown exactly, tick by tick, in
     tests/keep/test_cover_rhythm.py; the emission timing is measured by ``make bench``.)"""

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import SEALOG, fast_profile, host_events, sealog
@@ -22,18 +23,18 @@ def write(path: Path, code: str) -> Path:
     return path
 
 
-def records(store: Path, key: Path) -> list[dict]:
+def records(store: Path, key: Path) -> list[dict[str, Any]]:
     done = sealog("read", store, "--key", key, "--json")
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def verdicts(store: Path, key: Path) -> list[dict]:
+def verdicts(store: Path, key: Path) -> list[dict[str, Any]]:
     done = sealog("verify", store, "--key", key, "--json")
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def assert_vocabulary(stderr: str) -> list[dict]:
+def assert_vocabulary(stderr: str) -> list[dict[str, Any]]:
     events = host_events(stderr)
     for event in events:
         name = event["event"]
@@ -45,7 +46,9 @@ def assert_vocabulary(stderr: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(("code", "expected"), [(0, "keep.exited"), (3, "keep.failed")])
-def test_run_exits_with_the_workload_code(tmp_path, owner, code: int, expected: str) -> None:
+def test_run_exits_with_the_workload_code(
+    tmp_path: Path, owner: tuple[Path, Path], code: int, expected: str
+) -> None:
     key, pub = owner
     script = write(tmp_path / "w.py", f"import sys; sys.exit({code})")
     done = sealog("run", "--owner", pub, "--store", tmp_path / "st", "--", sys.executable, script)
@@ -55,7 +58,7 @@ def test_run_exits_with_the_workload_code(tmp_path, owner, code: int, expected: 
     assert verdicts(tmp_path / "st", key)[0]["status"] == "intact"
 
 
-def test_python_logging_arrives_structured(tmp_path, owner) -> None:
+def test_python_logging_arrives_structured(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     key, pub = owner
     script = write(
         tmp_path / "w.py",
@@ -74,7 +77,9 @@ def test_python_logging_arrives_structured(tmp_path, owner) -> None:
     assert rec["source"] == "workload"
 
 
-def test_uncaught_exception_reaches_owner_and_host_gets_a_code(tmp_path, owner) -> None:
+def test_uncaught_exception_reaches_owner_and_host_gets_a_code(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     script = write(tmp_path / "w.py", "raise KeyError('no such user CANARY-EXC')\n")
     done = sealog(
@@ -100,7 +105,7 @@ def test_uncaught_exception_reaches_owner_and_host_gets_a_code(tmp_path, owner) 
     assert rec["exception"]["frames"][0][3] is not None  # testing: full traceback, source line
 
 
-def test_non_python_command_output_is_sealed(tmp_path, owner) -> None:
+def test_non_python_command_output_is_sealed(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     key, pub = owner
     done = sealog(
         "run",
@@ -122,7 +127,7 @@ def test_non_python_command_output_is_sealed(tmp_path, owner) -> None:
     assert ("stderr", "err-line") in got
 
 
-def test_development_shows_output_in_clear(tmp_path, owner) -> None:
+def test_development_shows_output_in_clear(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     _, pub = owner
     done = sealog(
         "run",
@@ -141,7 +146,9 @@ def test_development_shows_output_in_clear(tmp_path, owner) -> None:
     assert "visible-line" in done.stdout
 
 
-def test_workload_killed_by_signal_exits_128_plus_n(tmp_path, owner) -> None:
+def test_workload_killed_by_signal_exits_128_plus_n(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     prof = fast_profile(tmp_path, "production")
     script = write(
@@ -172,7 +179,7 @@ def test_workload_killed_by_signal_exits_128_plus_n(tmp_path, owner) -> None:
     assert any(r["message"] == "about to die" for r in records(tmp_path / "st", key))
 
 
-def test_sigterm_is_forwarded_and_session_closed(tmp_path, owner) -> None:
+def test_sigterm_is_forwarded_and_session_closed(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     key, pub = owner
     script = write(
         tmp_path / "w.py",
@@ -199,7 +206,9 @@ def test_sigterm_is_forwarded_and_session_closed(tmp_path, owner) -> None:
     )
 
 
-def test_runtime_killed_leaves_readable_truncated_session(tmp_path, owner) -> None:
+def test_runtime_killed_leaves_readable_truncated_session(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     script = write(
         tmp_path / "w.py",
@@ -228,7 +237,9 @@ def test_runtime_killed_leaves_readable_truncated_session(tmp_path, owner) -> No
     assert "tick 0" in ticks
 
 
-def test_python_workload_in_another_virtual_environment(tmp_path, owner) -> None:
+def test_python_workload_in_another_virtual_environment(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """A workload venv without sealog or its dependencies still gets structured records."""
     key, pub = owner
     venv = tmp_path / "venv"
@@ -261,7 +272,9 @@ def test_python_workload_in_another_virtual_environment(tmp_path, owner) -> None
         ([], "no command given"),
     ],
 )
-def test_bad_input_exits_2_before_the_workload_starts(tmp_path, owner, args, message) -> None:
+def test_bad_input_exits_2_before_the_workload_starts(
+    tmp_path: Path, owner: tuple[Path, Path], args: list[str], message: str
+) -> None:
     _, pub = owner
     (tmp_path / "garbage.pub").write_text("not a key\n")
     marker = tmp_path / "started"
@@ -275,7 +288,9 @@ def test_bad_input_exits_2_before_the_workload_starts(tmp_path, owner, args, mes
     assert not marker.exists()
 
 
-def test_missing_executable_fails_with_generic_code(tmp_path, owner) -> None:
+def test_missing_executable_fails_with_generic_code(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     done = sealog("run", "--owner", pub, "--store", tmp_path / "st", "--", "/no/such/program")
     assert done.returncode == 127
@@ -303,14 +318,14 @@ def _wait_for_record(store: Path, key: Path, message: str) -> None:
     raise AssertionError(f"no record {message!r} within 30 s")
 
 
-def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict:
+def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict[str, Any]:
     assert proc.stderr is not None
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         line = proc.stderr.readline()
         if not line:
             break
-        event = json.loads(line)
+        event: dict[str, Any] = json.loads(line)
         if event["event"] == name:
             return event
     raise AssertionError(f"no {name} event")
@@ -320,7 +335,7 @@ def _wait_for_event(proc: subprocess.Popen[str], name: str) -> dict:
     Path("/sys/kernel/config/tsm/report").exists(), reason="this machine is a TEE guest"
 )
 def test_tsm_attestation_outside_a_tee_is_refused_before_the_workload_starts(
-    tmp_path, owner
+    tmp_path: Path, owner: tuple[Path, Path]
 ) -> None:
     _, pub = owner
     marker = tmp_path / "started"
@@ -344,7 +359,9 @@ def test_tsm_attestation_outside_a_tee_is_refused_before_the_workload_starts(
     assert not list((tmp_path / "st").glob("*.seal"))
 
 
-def test_auto_attestation_says_which_provider_it_chose(tmp_path, owner) -> None:
+def test_auto_attestation_says_which_provider_it_chose(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     done = sealog(
         "run", "--owner", pub, "--attest", "auto", "--store", tmp_path / "st", "--", "true"

@@ -17,6 +17,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clihelp import fast_profile, sealog
@@ -131,7 +132,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
 
 
 @pytest.fixture(scope="module")
-def formats_testing(keys: Keys) -> list[dict]:
+def formats_testing(keys: Keys) -> list[dict[str, Any]]:
     """The owner's records of one run of the formats program under testing."""
     folder = keys.folder / "testing"
     folder.mkdir()
@@ -140,7 +141,7 @@ def formats_testing(keys: Keys) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def formats_production(keys: Keys) -> list[dict]:
+def formats_production(keys: Keys) -> list[dict[str, Any]]:
     """The same under production."""
     folder = keys.folder / "production"
     folder.mkdir()
@@ -155,21 +156,23 @@ def run(tmp_path: Path, pub: Path, profile: str, *cmd: str | Path, store: str = 
     return tmp_path / store
 
 
-def owner_records(store: Path, key: Path) -> list[dict]:
+def owner_records(store: Path, key: Path) -> list[dict[str, Any]]:
     done = sealog("read", store, "--key", key, "--json")
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
 
-def by_case(records: list[dict]) -> dict[str, dict]:
-    found: dict[str, dict] = {}
+def by_case(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
     for r in records:
         for case in re.findall(r"case\d\d", r["message"] + json.dumps(r["exception"])):
             found.setdefault(case, r)
     return found
 
 
-def test_under_testing_every_line_arrives_with_its_level(formats_testing) -> None:
+def test_under_testing_every_line_arrives_with_its_level(
+    formats_testing: list[dict[str, Any]],
+) -> None:
     got = by_case(formats_testing)
     for line, stream, level in LINES:
         case = line.split("case")[1][:2]
@@ -179,7 +182,9 @@ def test_under_testing_every_line_arrives_with_its_level(formats_testing) -> Non
     assert got["case04"]["fields"]["time"] == "2026-11-27T10:00:00Z"
 
 
-def test_under_testing_traces_and_panics_are_one_record_each(formats_testing) -> None:
+def test_under_testing_traces_and_panics_are_one_record_each(
+    formats_testing: list[dict[str, Any]],
+) -> None:
     records = formats_testing
     got = by_case(records)
     go, java, rust, py = got["case60"], got["case61"], got["case62"], got["case63"]
@@ -202,7 +207,9 @@ def test_under_testing_traces_and_panics_are_one_record_each(formats_testing) ->
     assert any(r["message"] == "after the traces" for r in records)
 
 
-def test_under_production_errors_reach_the_owner_and_info_does_not(formats_production) -> None:
+def test_under_production_errors_reach_the_owner_and_info_does_not(
+    formats_production: list[dict[str, Any]],
+) -> None:
     records = formats_production
     got = by_case(records)
     for line, _, level in LINES:
@@ -263,7 +270,7 @@ VARIANTS = ("structlog-console", "structlog-json", "loguru-console", "loguru-jso
 
 
 @pytest.fixture(scope="module")
-def libraries(keys: Keys) -> list[dict]:
+def libraries(keys: Keys) -> list[dict[str, Any]]:
     """One production run of real structlog and loguru programs, default and JSON setups."""
     folder = keys.folder / "libraries"
     folder.mkdir()
@@ -280,7 +287,7 @@ def libraries(keys: Keys) -> list[dict]:
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_python_logging_libraries_output_is_understood_under_production(
-    libraries, variant: str
+    libraries: list[dict[str, Any]], variant: str
 ) -> None:
     everything = json.dumps(libraries)
     assert "hunter2" not in everything
@@ -294,7 +301,9 @@ def test_python_logging_libraries_output_is_understood_under_production(
     assert failed[0]["exception"]["type"] == expected
 
 
-def test_identical_runs_diff_as_equal_however_the_pipes_interleaved(tmp_path, keys) -> None:
+def test_identical_runs_diff_as_equal_however_the_pipes_interleaved(
+    tmp_path: Path, keys: Keys
+) -> None:
     key, pub = keys.key, keys.pub
     loop = "for i in 1 2 3 4 5; do echo out $i; echo err $i >&2; done"
     a = run(tmp_path, pub, "testing", "sh", "-c", loop, store="a")
@@ -319,7 +328,7 @@ def _free_port() -> int:
     shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
     reason="redis-server not installed (.ci/run installs it with apt-get)",
 )
-def test_redis_server_levels_reach_the_owner(tmp_path, keys) -> None:
+def test_redis_server_levels_reach_the_owner(tmp_path: Path, keys: Keys) -> None:
     key, pub = keys.key, keys.pub
     port = _free_port()
     script = tmp_path / "redis.sh"
@@ -371,7 +380,9 @@ logger.bind(order=17, token="tok_live_abc").error("charge failed")
 """
 
 
-def test_structlog_and_loguru_hand_records_over_natively_under_run(tmp_path, keys) -> None:
+def test_structlog_and_loguru_hand_records_over_natively_under_run(
+    tmp_path: Path, keys: Keys
+) -> None:
     app = tmp_path / "native.py"
     app.write_text(NATIVE_APP)
     store = run(tmp_path, keys.pub, "testing", sys.executable, app)
@@ -393,7 +404,9 @@ def test_structlog_and_loguru_hand_records_over_natively_under_run(tmp_path, key
     assert not any(r["logger"] in ("stdout", "stderr") for r in records)  # nothing printed
 
 
-def test_development_shows_a_printed_traceback_whole_with_its_frames(tmp_path, keys) -> None:
+def test_development_shows_a_printed_traceback_whole_with_its_frames(
+    tmp_path: Path, keys: Keys
+) -> None:
     fail = tmp_path / "fail.py"
     fail.write_text('def load(p):\n    raise KeyError(p)\n\nload("visible")\n')
     done = sealog(

@@ -34,7 +34,9 @@ def _session(root: Path, digest: bytes) -> Path:
     return root / "store"
 
 
-def test_lookalike_profile_named_production_does_not_satisfy_require_profile(tmp_path) -> None:
+def test_lookalike_profile_named_production_does_not_satisfy_require_profile(
+    tmp_path: Path,
+) -> None:
     lookalike = parse_profile(LOOKALIKE, source="lookalike")
     assert lookalike.name == "production"
     assert profile_digest(lookalike) != profile_digest(builtin_profile("production"))
@@ -50,7 +52,7 @@ def test_lookalike_profile_named_production_does_not_satisfy_require_profile(tmp
 
 @pytest.mark.parametrize("required", ["production", "staging"])
 def test_built_in_profile_at_least_as_strict_satisfies_require_profile(
-    tmp_path, required: str
+    tmp_path: Path, required: str
 ) -> None:
     store = _session(tmp_path, profile_digest(builtin_profile("production")))
     done = cli(
@@ -60,7 +62,7 @@ def test_built_in_profile_at_least_as_strict_satisfies_require_profile(
     assert done.code == 0, done.stdout
 
 
-def test_fabricated_unattested_session_fails_require_profile(tmp_path) -> None:
+def test_fabricated_unattested_session_fails_require_profile(tmp_path: Path) -> None:
     """The host deletes a real session and writes one of its own with ``owner.pub`` and
     ``--attest none``: it names the real production profile, and still proves nothing."""
     store = _session(tmp_path, profile_digest(builtin_profile("production")))
