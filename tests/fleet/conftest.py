@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "cli"))
 
-from natshelp import NATS_SERVER, Cluster, nats_servers
+from natshelp import NATS_SERVER, Cli, Cluster, nats_servers
 
 from sealog.owner import OwnerPrivateKey
 from sealog.seal._keys import write_key_pair
@@ -33,7 +33,7 @@ def owner_files(tmp_path: Path, owner_key: OwnerPrivateKey) -> tuple[Path, Path]
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     """Run ``sealog ARGS`` in this process: returns ``(exit code, stdout, stderr)``."""
     from sealog.cli import main
 

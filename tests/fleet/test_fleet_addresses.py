@@ -21,7 +21,9 @@ SID = "0123456789abcdef0123456789abcdef"
         ("nats://[::1]:4222/S-1", ("nats://[::1]:4222",), "S-1"),
     ],
 )
-def test_nats_address_names_servers_and_stream(url: str, servers: tuple[str, ...], stream: str):
+def test_nats_address_names_servers_and_stream(
+    url: str, servers: tuple[str, ...], stream: str
+) -> None:
     target = NatsTarget.parse(url)
     assert (target.servers, target.stream) == (servers, stream)
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from natshelp import Cluster, js_call
+from natshelp import Cli, Cluster, js_call
 
 from sealog.host import NatsTarget, Store, relay_store
 from sealog.owner import verify_store
+from sealog.seal import OwnerPrivateKey
 from sealog.seal._container import MAGIC, Entry, encode_entry, iter_entries
 from streams import SessionMaker
 
@@ -120,10 +121,10 @@ def test_operator_attack_through_jetstream_gets_the_folder_verdict_and_exit_1(
     attack: str,
     nats: Cluster,
     make_session: SessionMaker,
-    owner_key,
+    owner_key: OwnerPrivateKey,
     owner_files: tuple[Path, Path],
     tmp_path: Path,
-    cli,
+    cli: Cli,
 ) -> None:
     store, a = make_session(records=60, close=False)
     _, b = make_session(records=25, close=False, store=store)
@@ -151,7 +152,7 @@ def test_operator_attack_through_jetstream_gets_the_folder_verdict_and_exit_1(
 
 
 def test_publish_retried_after_the_duplicate_window_is_no_false_alarm(
-    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli: Cli
 ) -> None:
     """A relay that retries a publish whose acknowledgement was lost, after JetStream stopped
     remembering its id, stores the same message twice: same id, same bytes. That copy hides
@@ -185,7 +186,11 @@ def test_publish_retried_after_the_duplicate_window_is_no_false_alarm(
 
 
 def test_operator_adding_a_subject_no_relay_writes_is_refused_as_a_foreign_file(
-    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], tmp_path: Path, cli
+    nats: Cluster,
+    make_session: SessionMaker,
+    owner_files: tuple[Path, Path],
+    tmp_path: Path,
+    cli: Cli,
 ) -> None:
     store, _ = make_session(records=10)
     source = nats.source()

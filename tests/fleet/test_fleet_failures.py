@@ -9,12 +9,16 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from clihelp import SEALOG, fast_profile
-from natshelp import NATS_SERVER, Cluster, js_call, nats_servers, wait_for
+from natshelp import NATS_SERVER, Cli, Cluster, js_call, nats_servers, wait_for
 
 from sealog.host import Store
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
 
 _STEADY = """
 import logging, os, sys, time
@@ -39,12 +43,12 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def _stream_state(source: str) -> tuple[int, str]:
     """(messages, leader name) of the SEALOG stream, (0, "") while it is unavailable."""
 
-    async def ask(js):  # type: ignore[no-untyped-def]
+    async def ask(js: JetStreamContext) -> tuple[int, str]:
         info = await js.stream_info("SEALOG")
-        return info.state.messages, info.cluster.leader if info.cluster else ""
+        return info.state.messages, (info.cluster.leader or "") if info.cluster else ""
 
     try:
-        return js_call(source, ask)  # type: ignore[no-any-return]
+        return js_call(source, ask)
     except Exception:
         return 0, ""
 
@@ -57,7 +61,7 @@ def _relay(store: Path, source: str, log: Path) -> subprocess.Popen[bytes]:
 
 
 def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
-    cluster: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+    cluster: Cluster, tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
     key, pub = owner_files
     source = cluster.source()
@@ -108,7 +112,7 @@ def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
 
 
 def test_server_restarted_under_a_running_relay_loses_and_repeats_nothing(
-    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+    nats: Cluster, tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
     """A single server goes away and comes back: the relay waits, reconnects and catches up."""
     key, pub = owner_files
@@ -116,8 +120,8 @@ def test_server_restarted_under_a_running_relay_loses_and_repeats_nothing(
     store = Store.create(tmp_path / "store").root
     stop = tmp_path / "stop"
     log = tmp_path / "relay.log"
-    with open(log, "ab") as err:
-        relay = subprocess.Popen([*SEALOG, "relay", str(store), "--to", source], stderr=err)
+    with open(log, "ab") as log_file:
+        relay = subprocess.Popen([*SEALOG, "relay", str(store), "--to", source], stderr=log_file)
     run = subprocess.Popen(
         [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
          "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,

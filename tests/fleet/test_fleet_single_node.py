@@ -12,14 +12,18 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clihelp import SEALOG, fast_profile
-from natshelp import Cluster, js_call, wait_for
+from natshelp import Cli, Cluster, js_call, wait_for
 
 from sealog.errors import FormatError
 from sealog.host import NatsTarget, Store, relay_store
 from sealog.owner import list_stream
 from streams import SessionMaker
+
+if TYPE_CHECKING:
+    from nats.js import JetStreamContext
 
 _LOG_AND_WAIT = """
 import logging, os, sys, time
@@ -30,7 +34,7 @@ for i in range(5):
 
 
 def test_three_keeps_with_a_relay_each_are_listed_read_merged_and_intact(
-    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+    nats: Cluster, tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
     key, pub = owner_files
     source = nats.source()
@@ -107,7 +111,7 @@ def test_relay_started_again_publishes_nothing_twice(
 
 
 def test_owner_pulls_a_stream_into_a_folder_that_verifies_the_same(
-    nats: Cluster, make_session: SessionMaker, tmp_path: Path, cli
+    nats: Cluster, make_session: SessionMaker, tmp_path: Path, cli: Cli
 ) -> None:
     store, sid = make_session(records=30)
     make_session(records=10, store=store)
@@ -121,7 +125,7 @@ def test_owner_pulls_a_stream_into_a_folder_that_verifies_the_same(
 
 
 def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_records(
-    nats: Cluster, tmp_path: Path, cli, owner_files: tuple[Path, Path]
+    nats: Cluster, tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
     key, pub = owner_files
     source = nats.source()
@@ -146,10 +150,11 @@ def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_
             stderr=subprocess.PIPE,
             text=True,
         )
+        assert follow.stdout is not None
         # Bounded: a reader that never prints fails the test instead of hanging it.
         ready, _, _ = select.select([follow.stdout], [], [], 30)
         assert ready, "read --follow printed nothing"
-        first = json.loads(follow.stdout.readline())  # type: ignore[union-attr]
+        first = json.loads(follow.stdout.readline())
         assert first["session"]
         go.touch()
         assert run.wait(timeout=30) == 0
@@ -184,7 +189,7 @@ def _sessions(source: str) -> list[object]:
 
 
 def test_unreachable_server_is_one_line_and_exit_2(
-    tmp_path: Path, cli, owner_files: tuple[Path, Path]
+    tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
     from natshelp import free_port
 
@@ -204,11 +209,11 @@ def test_unreachable_server_is_one_line_and_exit_2(
 
 
 def test_existing_stream_that_would_drop_frames_is_refused(
-    nats: Cluster, tmp_path: Path, cli
+    nats: Cluster, tmp_path: Path, cli: Cli
 ) -> None:
     from nats.js import api
 
-    async def create(js):  # type: ignore[no-untyped-def]
+    async def create(js: JetStreamContext) -> None:
         await js.add_stream(
             api.StreamConfig(name="SEALOG", subjects=["sealog.SEALOG.>"], max_msgs_per_subject=5)
         )
@@ -221,7 +226,7 @@ def test_existing_stream_that_would_drop_frames_is_refused(
 
 
 def test_retention_asked_differently_from_the_stream_is_refused(
-    nats: Cluster, tmp_path: Path, cli
+    nats: Cluster, tmp_path: Path, cli: Cli
 ) -> None:
     Store.create(tmp_path / "store")
     code, _, err = cli("relay", tmp_path / "store", "--to", nats.source(), "--once",
@@ -234,7 +239,7 @@ def test_retention_asked_differently_from_the_stream_is_refused(
 
 
 def test_owner_views_diffs_and_selects_from_nats_as_from_the_folder(
-    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli: Cli
 ) -> None:
     key = owner_files[0]
     store, a = make_session(records=30)
@@ -272,7 +277,7 @@ def test_owner_views_diffs_and_selects_from_nats_as_from_the_folder(
 
 
 def test_service_opening_a_session_on_nats_is_read_back_intact(
-    nats: Cluster, owner_files: tuple[Path, Path], cli
+    nats: Cluster, owner_files: tuple[Path, Path], cli: Cli
 ) -> None:
     """``open_session(store="nats://...")``: a service in its own process publishes directly."""
     import logging
@@ -295,7 +300,7 @@ def test_service_opening_a_session_on_nats_is_read_back_intact(
 
 
 def test_listing_and_merged_read_print_hostile_keep_ids_and_records_escaped(
-    tmp_path: Path, cli
+    tmp_path: Path, cli: Cli
 ) -> None:
     """A host that names its Keep with a newline and escapes cannot forge a line of the listing
     or of the merged read (the columns print text from the store)."""
@@ -315,7 +320,7 @@ def test_listing_and_merged_read_print_hostile_keep_ids_and_records_escaped(
 
 
 def test_relay_stops_a_session_whose_file_is_damaged_and_ships_what_came_before(
-    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli
+    nats: Cluster, make_session: SessionMaker, owner_files: tuple[Path, Path], cli: Cli
 ) -> None:
     from sealog.seal._container import MAGIC, Entry, iter_entries
 
