@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +47,9 @@ def _entries(data: bytes) -> list[bytes]:
 
 
 #: How the host may change a stored session: each returns the new file bytes.
+Mutation = Callable[[bytes, bytes, float, int], bytes]
+
+
 def _append(original: bytes, extra: bytes, _pos: float, _n: int) -> bytes:
     return original + extra
 
@@ -73,7 +79,14 @@ def _random_file(_original: bytes, extra: bytes, _pos: float, _n: int) -> bytes:
     return extra
 
 
-MUTATIONS = [_append, _overwrite, _truncate, _insert_frame, _replace_frame, _random_file]
+MUTATIONS: list[Mutation] = [
+    _append,
+    _overwrite,
+    _truncate,
+    _insert_frame,
+    _replace_frame,
+    _random_file,
+]
 SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -87,7 +100,12 @@ SETTINGS = settings(
     n=st.integers(0, 1000),
 )
 def test_changed_session_bytes_are_never_intact_and_never_crash(
-    make_session: SessionMaker, owner_key: OwnerPrivateKey, mutation, extra, pos, n
+    make_session: SessionMaker,
+    owner_key: OwnerPrivateKey,
+    mutation: Mutation,
+    extra: bytes,
+    pos: float,
+    n: int,
 ) -> None:
     store, path, original = _session(make_session, owner_key)
     changed = mutation(original, extra, pos, n)
@@ -114,13 +132,13 @@ def test_changed_session_bytes_are_never_intact_and_never_crash(
 def test_owner_commands_on_random_store_files_end_in_a_verdict_or_one_line(
     make_session: SessionMaker,
     owner_key: OwnerPrivateKey,
-    tmp_path_factory,
-    mutation,
-    extra,
-    pos,
-    n,
-    command,
-    note,
+    tmp_path_factory: pytest.TempPathFactory,
+    mutation: Mutation,
+    extra: bytes,
+    pos: float,
+    n: int,
+    command: str,
+    note: str,
 ) -> None:
     store, path, original = _session(make_session, owner_key)
     work = tmp_path_factory.mktemp("fuzz") / "store"
@@ -153,7 +171,9 @@ _JSON = st.recursive(
 
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(st.lists(_JSON, max_size=10) | _JSON, max_size=4))
-def test_random_rows_sealed_by_a_real_keep_never_crash_the_owner(tmp_path_factory, rows) -> None:
+def test_random_rows_sealed_by_a_real_keep_never_crash_the_owner(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[Any]
+) -> None:
     """Whatever a (buggy or hostile) sealer put inside authenticated frames, the owner gets a
     verdict and an exit code, never a traceback."""
     root = tmp_path_factory.mktemp("rows")

@@ -7,6 +7,7 @@ host could, then asserts the exact verdict.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,14 +32,18 @@ def only_verdict(store: Path, key: OwnerPrivateKey) -> tuple[str, str, int | Non
     return verdict.status, verdict.message, verdict.at_seq
 
 
-def test_untouched_session_is_intact_and_closed(make_session: SessionMaker, owner_key) -> None:
+def test_untouched_session_is_intact_and_closed(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, _ = make_session()
     status, message, _ = only_verdict(store, owner_key)
     assert status == "intact"
     assert "41 records" in message  # 40 logged, and the closing record
 
 
-def test_host_flips_a_ciphertext_byte_is_detected_as_modified(make_session, owner_key) -> None:
+def test_host_flips_a_ciphertext_byte_is_detected_as_modified(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -51,7 +56,9 @@ def test_host_flips_a_ciphertext_byte_is_detected_as_modified(make_session, owne
     assert "frame 2" in message
 
 
-def test_host_drops_middle_frame_is_detected(make_session, owner_key) -> None:
+def test_host_drops_middle_frame_is_detected(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -62,7 +69,9 @@ def test_host_drops_middle_frame_is_detected(make_session, owner_key) -> None:
     assert "frames 3..3 are missing" in message
 
 
-def test_host_swaps_two_frames_is_detected_as_reordered(make_session, owner_key) -> None:
+def test_host_swaps_two_frames_is_detected_as_reordered(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -72,7 +81,9 @@ def test_host_swaps_two_frames_is_detected_as_reordered(make_session, owner_key)
     assert (status, at) == ("reordered", 1)
 
 
-def test_host_replays_a_frame_is_detected_as_duplicated(make_session, owner_key) -> None:
+def test_host_replays_a_frame_is_detected_as_duplicated(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -83,7 +94,9 @@ def test_host_replays_a_frame_is_detected_as_duplicated(make_session, owner_key)
     assert "frame 1 appears again" in message
 
 
-def test_frame_spliced_from_another_session_is_named(make_session, owner_key) -> None:
+def test_frame_spliced_from_another_session_is_named(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid_a = make_session()
     _, sid_b = make_session()
     path_a = store / f"{sid_a}.seal"
@@ -97,7 +110,9 @@ def test_frame_spliced_from_another_session_is_named(make_session, owner_key) ->
     assert verdicts[sid_b].ok
 
 
-def test_session_file_copied_under_another_name_is_caught(make_session, owner_key) -> None:
+def test_session_file_copied_under_another_name_is_caught(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     fake = "f" * 32
     shutil.copy(store / f"{sid}.seal", store / f"{fake}.seal")
@@ -106,7 +121,9 @@ def test_session_file_copied_under_another_name_is_caught(make_session, owner_ke
     assert verdicts[sid].ok
 
 
-def test_missing_closing_frame_is_truncated_never_intact(make_session, owner_key) -> None:
+def test_missing_closing_frame_is_truncated_never_intact(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -117,7 +134,9 @@ def test_missing_closing_frame_is_truncated_never_intact(make_session, owner_key
     assert f"truncated after sequence {n_frames - 2}" in message
 
 
-def test_torn_last_frame_is_truncated_after_last_whole_frame(make_session, owner_key) -> None:
+def test_torn_last_frame_is_truncated_after_last_whole_frame(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     data = path.read_bytes()
@@ -129,13 +148,17 @@ def test_torn_last_frame_is_truncated_after_last_whole_frame(make_session, owner
     assert "partial frame" in message
 
 
-def test_session_never_closed_reports_truncated(make_session, owner_key) -> None:
+def test_session_never_closed_reports_truncated(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, _ = make_session(close=False)
     status, _, _ = only_verdict(store, owner_key)
     assert status == "truncated"
 
 
-def test_frame_appended_after_close_is_detected(make_session, owner_key) -> None:
+def test_frame_appended_after_close_is_detected(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -144,7 +167,9 @@ def test_frame_appended_after_close_is_detected(make_session, owner_key) -> None
     assert status == "modified"
 
 
-def test_altered_clear_sequence_number_is_modified_not_deleted(make_session, owner_key) -> None:
+def test_altered_clear_sequence_number_is_modified_not_deleted(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -161,7 +186,9 @@ def test_altered_clear_sequence_number_is_modified_not_deleted(make_session, own
     ("old", "new"),
     [(b'"keep":"keep"', b'"keep":"kEEp"'), (b'"profile":"test"', b'"profile":"tEst"')],
 )
-def test_header_edited_is_detected(make_session, owner_key, old: bytes, new: bytes) -> None:
+def test_header_edited_is_detected(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey, old: bytes, new: bytes
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     parts = entries(path)
@@ -172,7 +199,7 @@ def test_header_edited_is_detected(make_session, owner_key, old: bytes, new: byt
     assert status == "modified"
 
 
-def test_session_for_another_owner_is_not_addressed(make_session) -> None:
+def test_session_for_another_owner_is_not_addressed(make_session: SessionMaker) -> None:
     other = generate_owner_key()
     store, _ = make_session(key=other)
     status, message, _ = only_verdict(store, generate_owner_key())
@@ -180,7 +207,9 @@ def test_session_for_another_owner_is_not_addressed(make_session) -> None:
     assert other.public_key.key_id in message
 
 
-def test_damaged_length_prefix_is_modified_not_truncated(make_session, owner_key) -> None:
+def test_damaged_length_prefix_is_modified_not_truncated(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session()
     path = store / f"{sid}.seal"
     data = bytearray(path.read_bytes())
@@ -204,7 +233,7 @@ def test_damaged_length_prefix_is_modified_not_truncated(make_session, owner_key
     ids=["3-bytes", "7-bytes", "16MiB-claim"],
 )
 def test_bytes_appended_after_close_are_a_modification(
-    make_session, owner_key, tail: bytes
+    make_session: SessionMaker, owner_key: OwnerPrivateKey, tail: bytes
 ) -> None:
     """The reader used to take a torn entry after the close for one still being written."""
     store, sid = make_session()
@@ -216,7 +245,9 @@ def test_bytes_appended_after_close_are_a_modification(
     assert "after the closing frame" in message
 
 
-def _reseal_closing_frame(path: Path, owner_key: OwnerPrivateKey, edit) -> None:
+def _reseal_closing_frame(
+    path: Path, owner_key: OwnerPrivateKey, edit: Callable[[bytes], bytes]
+) -> None:
     """Do what the owner can: derive the closing frame's key, re-encrypt edited content."""
     from sealog.seal._frames import FrameOpener, KeySchedule, core_digest
     from sealog.seal._header import Header
@@ -239,7 +270,9 @@ def _reseal_closing_frame(path: Path, owner_key: OwnerPrivateKey, edit) -> None:
     rewrite(path, parts)
 
 
-def test_owner_cannot_rewrite_the_closing_frame_unnoticed(make_session, owner_key) -> None:
+def test_owner_cannot_rewrite_the_closing_frame_unnoticed(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     """The owner re-encrypts the closing frame with a record changed ("payment FAILED" into
     "OK", exit code 3 into 0): the last signature covers the closing frame's own content, so
     verify refuses it although every AEAD tag is right."""

@@ -9,6 +9,7 @@ import textwrap
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 
@@ -18,14 +19,24 @@ from sealog.host._store import Store
 from sealog.keep._session import SealedSession
 from sealog.owner import verify_store
 from sealog.profile import builtin_profile, profile_digest
+from sealog.seal import Row
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
 from streams import none_evidence, plain_profile
 
 
+class TimelineControl(TypedDict):
+    """Two approvers, the control policy naming them, and the audit log orders go into."""
+
+    alice: SigningKey
+    bob: SigningKey
+    text: str
+    log: AuditLog
+
+
 @pytest.fixture
-def control(tmp_path: Path):
+def control(tmp_path: Path) -> TimelineControl:
     alice, bob, log_key = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
     text = textwrap.dedent(
         f"""
@@ -46,7 +57,9 @@ def control(tmp_path: Path):
     return {"alice": alice, "bob": bob, "text": text, "log": log}
 
 
-def bundle_json(control, *signers, seconds: int = 600, start: float | None = None) -> dict:
+def bundle_json(
+    control: TimelineControl, *signers: SigningKey, seconds: int = 600, start: float | None = None
+) -> dict[str, Any]:
     begin = datetime.fromtimestamp(int(start or time.time()), UTC) - timedelta(seconds=1)
     order = ChangeOrder.create(
         keep="keep",
@@ -61,10 +74,18 @@ def bundle_json(control, *signers, seconds: int = 600, start: float | None = Non
     bundle = OrderBundle(
         order, OrderInclusion(result.leaf_index, tuple(result.inclusion_proof), result.tree_head)
     )
-    return json.loads(bundle.to_json())
+    parsed: dict[str, Any] = json.loads(bundle.to_json())
+    return parsed
 
 
-def write_session(tmp_path: Path, key: OwnerPrivateKey, control, rows, *, policy_text=None):
+def write_session(
+    tmp_path: Path,
+    key: OwnerPrivateKey,
+    control: TimelineControl,
+    rows: list[tuple[float, dict[str, Any]]],
+    *,
+    policy_text: str | None = None,
+) -> Path:
     prof = plain_profile()
     policy = parse_control_policy(control["text"])
     launch = LaunchConfig(
@@ -83,7 +104,7 @@ def write_session(tmp_path: Path, key: OwnerPrivateKey, control, rows, *, policy
     text = control["text"] if policy_text is None else policy_text
     digest = control_policy_digest(parse_control_policy(text)).hex()
     sealed.submit(
-        [
+        Row(
             now,
             30,
             "sealog",
@@ -92,15 +113,15 @@ def write_session(tmp_path: Path, key: OwnerPrivateKey, control, rows, *, policy
             None,
             None,
             {"event": "control.policy", "digest": digest, "policy": text},
-        ]
+        )
     )
     for offset, fields in rows:
-        sealed.submit([now + offset, 30, "sealog", "sealog.control", "x", None, None, fields])
+        sealed.submit(Row(now + offset, 30, "sealog", "sealog.control", "x", None, None, fields))
     sealed.close()
     return store
 
 
-def changed(bundle: dict, digest: str | None = None) -> dict:
+def changed(bundle: dict[str, Any], digest: str | None = None) -> dict[str, Any]:
     digest = digest or profile_digest(builtin_profile("incident")).hex()
     return {
         "event": "profile.changed",
@@ -110,11 +131,13 @@ def changed(bundle: dict, digest: str | None = None) -> dict:
     }
 
 
-def reverted() -> dict:
+def reverted() -> dict[str, Any]:
     return {"event": "profile.reverted", "profile": "test", "profile_digest": "11" * 32}
 
 
-def test_change_with_a_valid_order_is_in_the_timeline(tmp_path, owner_key, control) -> None:
+def test_change_with_a_valid_order_is_in_the_timeline(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     bundle = bundle_json(control, control["alice"], control["bob"])
     store = write_session(tmp_path, owner_key, control, [(1, changed(bundle))])
     (verdict,) = verify_store(store, owner_key)
@@ -123,7 +146,9 @@ def test_change_with_a_valid_order_is_in_the_timeline(tmp_path, owner_key, contr
     assert verdict.timeline[1].approvers == ("alice", "bob")
 
 
-def test_change_signed_by_one_of_two_is_a_policy_violation(tmp_path, owner_key, control) -> None:
+def test_change_signed_by_one_of_two_is_a_policy_violation(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     bundle = bundle_json(control, control["alice"])
     store = write_session(tmp_path, owner_key, control, [(1, changed(bundle))])
     (verdict,) = verify_store(store, owner_key)
@@ -131,7 +156,9 @@ def test_change_signed_by_one_of_two_is_a_policy_violation(tmp_path, owner_key, 
     assert "signed by 1 of 2 required approvers" in verdict.message
 
 
-def test_change_after_the_order_expired_is_a_policy_violation(tmp_path, owner_key, control):
+def test_change_after_the_order_expired_is_a_policy_violation(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     bundle = bundle_json(control, control["alice"], control["bob"], seconds=5)
     store = write_session(tmp_path, owner_key, control, [(60, changed(bundle))])
     (verdict,) = verify_store(store, owner_key)
@@ -139,7 +166,9 @@ def test_change_after_the_order_expired_is_a_policy_violation(tmp_path, owner_ke
     assert "expired" in verdict.message
 
 
-def test_keep_that_never_reverts_is_a_policy_violation(tmp_path, owner_key, control) -> None:
+def test_keep_that_never_reverts_is_a_policy_violation(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     bundle = bundle_json(control, control["alice"], control["bob"], seconds=5)
     store = write_session(
         tmp_path, owner_key, control, [(1, changed(bundle)), (60, {"event": "heartbeat"})]
@@ -149,7 +178,9 @@ def test_keep_that_never_reverts_is_a_policy_violation(tmp_path, owner_key, cont
     assert "did not revert" in verdict.message
 
 
-def test_timely_revert_is_accepted(tmp_path, owner_key, control) -> None:
+def test_timely_revert_is_accepted(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     bundle = bundle_json(control, control["alice"], control["bob"], seconds=5)
     store = write_session(tmp_path, owner_key, control, [(1, changed(bundle)), (4.5, reverted())])
     (verdict,) = verify_store(store, owner_key)
@@ -157,7 +188,9 @@ def test_timely_revert_is_accepted(tmp_path, owner_key, control) -> None:
     assert [s.cause for s in verdict.timeline] == ["launch", "order", "expiry"]
 
 
-def test_sealed_policy_other_than_the_launched_one_is_rejected(tmp_path, owner_key, control):
+def test_sealed_policy_other_than_the_launched_one_is_rejected(
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
+) -> None:
     other = control["text"].replace("approvals = 2", "approvals = 1")
     bundle = bundle_json(control, control["alice"])
     store = write_session(tmp_path, owner_key, control, [(1, changed(bundle))], policy_text=other)
@@ -167,7 +200,7 @@ def test_sealed_policy_other_than_the_launched_one_is_rejected(tmp_path, owner_k
 
 
 def test_switch_to_a_profile_other_than_the_policys_digest_is_a_policy_violation(
-    tmp_path, owner_key, control
+    tmp_path: Path, owner_key: OwnerPrivateKey, control: TimelineControl
 ) -> None:
     """A Keep that switched to a look-alike ``incident`` (say, one the host planted) seals its
     digest; verify holds it against the digest the control policy binds to the target."""
