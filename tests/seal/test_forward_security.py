@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from sealog.errors import DecryptionError
 from sealog.owner import verify_store
+from sealog.seal import Row
 from sealog.seal._container import MAGIC, encode_entry
 from sealog.seal._frames import (
     FrameOpener,
@@ -32,8 +33,8 @@ from streams import none_evidence
 EPOCH_FRAMES = 64
 
 
-def _row(text: str) -> list[object]:
-    return [0.0, 20, "workload", "app", text, None, None, {}]
+def _row(text: str) -> Row:
+    return Row(0.0, 20, "workload", "app", text, None, None, {})
 
 
 def _session(owner_key: OwnerPrivateKey, n: int) -> tuple[Header, FrameSealer, list[bytes]]:
@@ -64,7 +65,9 @@ def _chain_before(header: Header, frames: list[bytes], seq: int) -> bytes:
     return chain
 
 
-def test_thief_at_frame_79_cannot_open_or_rewrite_earlier_frames(owner_key, tmp_path) -> None:
+def test_thief_at_frame_79_cannot_open_or_rewrite_earlier_frames(
+    owner_key: OwnerPrivateKey, tmp_path: Path
+) -> None:
     header, sealer, frames = _session(owner_key, 79)  # frames 0..78 sealed; 64..78 in epoch 1
     stolen = sealer.export_state()
     assert stolen.seq == 79
@@ -95,7 +98,9 @@ def test_thief_at_frame_79_cannot_open_or_rewrite_earlier_frames(owner_key, tmp_
     assert (verdict.status, verdict.at_seq) == ("modified", EPOCH_FRAMES)
 
 
-def test_thief_cannot_close_the_stream_before_the_theft_point(owner_key, tmp_path) -> None:
+def test_thief_cannot_close_the_stream_before_the_theft_point(
+    owner_key: OwnerPrivateKey, tmp_path: Path
+) -> None:
     """Cutting frames 70..78 and closing at 70 with the stolen state is not an intact stream."""
     header, sealer, frames = _session(owner_key, 79)
     stolen = sealer.export_state()
@@ -113,7 +118,9 @@ def test_thief_cannot_close_the_stream_before_the_theft_point(owner_key, tmp_pat
     assert (verdict.status, verdict.at_seq) == ("modified", 70)
 
 
-def test_thief_can_at_most_replace_what_follows_the_theft(owner_key, tmp_path) -> None:
+def test_thief_can_at_most_replace_what_follows_the_theft(
+    owner_key: OwnerPrivateKey, tmp_path: Path
+) -> None:
     """What the stolen state does allow: going on from frame 79. Everything sealed before the
     theft still reads back exactly as the Keep sealed it."""
     header, sealer, frames = _session(owner_key, 79)
@@ -128,7 +135,7 @@ def test_thief_can_at_most_replace_what_follows_the_theft(owner_key, tmp_path) -
     assert verdict.frames == 81
 
 
-def test_signing_key_of_an_earlier_epoch_is_not_held(owner_key) -> None:
+def test_signing_key_of_an_earlier_epoch_is_not_held(owner_key: OwnerPrivateKey) -> None:
     header, sealer, _ = _session(owner_key, 2 * EPOCH_FRAMES + 1)
     state = sealer.export_state()
     assert state.key_epoch == 2
@@ -138,7 +145,7 @@ def test_signing_key_of_an_earlier_epoch_is_not_held(owner_key) -> None:
     assert len(keys) == 1
 
 
-def test_owner_cannot_substitute_an_epoch_key(owner_key, tmp_path) -> None:
+def test_owner_cannot_substitute_an_epoch_key(owner_key: OwnerPrivateKey, tmp_path: Path) -> None:
     """The owner can derive every frame key, but not certify a signing key of its own: the
     first frame of epoch 1 re-sealed with an owner-made key and certificate is refused."""
     header, _sealer, frames = _session(owner_key, EPOCH_FRAMES + 2)
@@ -154,7 +161,7 @@ def test_owner_cannot_substitute_an_epoch_key(owner_key, tmp_path) -> None:
     assert (verdict.status, verdict.at_seq) == ("modified", EPOCH_FRAMES)
 
 
-def test_owner_opens_every_epoch_in_order(owner_key) -> None:
+def test_owner_opens_every_epoch_in_order(owner_key: OwnerPrivateKey) -> None:
     header, _, frames = _session(owner_key, 2 * EPOCH_FRAMES + 3)
     root = owner_key.open(header.enc, header.hpke_info)
     opener = FrameOpener(header, root)
@@ -162,7 +169,9 @@ def test_owner_opens_every_epoch_in_order(owner_key) -> None:
     assert opened == [encode_batch([_row(f"payment {i} OK")]) for i in range(len(frames))]
 
 
-def test_ratchet_erases_each_frame_key_and_the_previous_chain_key(owner_key) -> None:
+def test_ratchet_erases_each_frame_key_and_the_previous_chain_key(
+    owner_key: OwnerPrivateKey,
+) -> None:
     """The schedule keeps one chain key, overwritten in place, and no frame key once a frame
     is sealed: nothing older is left in the object an attacker would dump."""
     launch = LaunchConfig("test", "production", b"\x00" * 32, owner_key.public_key.key_id)

@@ -81,7 +81,9 @@ def frame_sizes(store: Path) -> list[int]:
 
 
 @pytest.mark.parametrize("profile", ["development", "production"])
-def test_every_part_of_a_record_comes_back_unchanged(tmp_path, owner_key, profile: str) -> None:
+def test_every_part_of_a_record_comes_back_unchanged(
+    tmp_path: Path, owner_key: OwnerPrivateKey, profile: str
+) -> None:
     fields = {
         "count": 7,
         "ratio": 0.125,
@@ -106,7 +108,7 @@ def test_every_part_of_a_record_comes_back_unchanged(tmp_path, owner_key, profil
     assert rec.exception is None
 
 
-def test_custom_levels_keep_their_number(tmp_path, owner_key) -> None:
+def test_custom_levels_keep_their_number(tmp_path: Path, owner_key: OwnerPrivateKey) -> None:
     logging.addLevelName(25, "NOTICE")
     logging.addLevelName(45, "ALERT")
     with sealed_logger(tmp_path / "st", owner_key, "development") as (log, _):
@@ -122,7 +124,7 @@ def test_custom_levels_keep_their_number(tmp_path, owner_key) -> None:
 
 
 def test_message_without_arguments_keeps_percent_signs_and_has_no_template(
-    tmp_path, owner_key
+    tmp_path: Path, owner_key: OwnerPrivateKey
 ) -> None:
     with sealed_logger(tmp_path / "st", owner_key, "development") as (log, _):
         log.info("100% done, %s stays literal")
@@ -132,7 +134,7 @@ def test_message_without_arguments_keeps_percent_signs_and_has_no_template(
     assert second.message == "{'a dict': 'as message'}"
 
 
-def test_unicode_and_emoji_survive(tmp_path, owner_key) -> None:
+def test_unicode_and_emoji_survive(tmp_path: Path, owner_key: OwnerPrivateKey) -> None:
     fraktur = "\U0001d518\U0001d52b\U0001d526"
     text = f"Zahlung fehlgeschlagen: 💳❌ — 東京 — Ω≈ç√ — \u200b zero width — {fraktur}"
     with sealed_logger(tmp_path / "st", owner_key, "production") as (log, _):
@@ -142,7 +144,9 @@ def test_unicode_and_emoji_survive(tmp_path, owner_key) -> None:
     assert dict(rec.fields) == {"ключ": "значение 🔑"}
 
 
-def test_very_long_messages_span_several_padded_frames(tmp_path, owner_key) -> None:
+def test_very_long_messages_span_several_padded_frames(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     # Random text: padded streams are compressed, and repetitive text would fit in one frame.
     rng = random.Random(7)
     long_a = "".join(rng.choice("0123456789abcdef-") for _ in range(28_000))
@@ -181,7 +185,9 @@ def _raise_and_log(log: logging.Logger) -> BaseException:
     raise AssertionError("no exception")
 
 
-def test_exception_with_frames_comes_back_in_full_under_development(tmp_path, owner_key) -> None:
+def test_exception_with_frames_comes_back_in_full_under_development(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     with sealed_logger(tmp_path / "st", owner_key, "development") as (log, _):
         exc = _raise_and_log(log)
     (rec,) = owner_reads(tmp_path / "st", owner_key)
@@ -201,7 +207,9 @@ def test_exception_with_frames_comes_back_in_full_under_development(tmp_path, ow
     assert info.locals[1]["basket"] == "['apple', 'pear']"
 
 
-def test_exception_is_redacted_to_locations_under_production(tmp_path, owner_key) -> None:
+def test_exception_is_redacted_to_locations_under_production(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     with sealed_logger(tmp_path / "st", owner_key, "production") as (log, _):
         exc = _raise_and_log(log)
     (rec,) = owner_reads(tmp_path / "st", owner_key)
@@ -216,7 +224,9 @@ def test_exception_is_redacted_to_locations_under_production(tmp_path, owner_key
     assert info.locals == ()
 
 
-def test_exception_type_of_a_module_keeps_its_qualified_name(tmp_path, owner_key) -> None:
+def test_exception_type_of_a_module_keeps_its_qualified_name(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     with sealed_logger(tmp_path / "st", owner_key, "development") as (log, _):
         try:
             os.stat(tmp_path / "no-such-file")
@@ -236,7 +246,9 @@ def test_exception_type_of_a_module_keeps_its_qualified_name(tmp_path, owner_key
 # -- concurrency -------------------------------------------------------------------------------
 
 
-def test_records_from_many_threads_are_neither_lost_nor_duplicated(tmp_path, owner_key) -> None:
+def test_records_from_many_threads_are_neither_lost_nor_duplicated(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     threads_n, per_thread = 8, 300
     with sealed_logger(tmp_path / "st", owner_key, "development") as (log, _):
         start = threading.Barrier(threads_n)
@@ -266,7 +278,9 @@ def test_records_from_many_threads_are_neither_lost_nor_duplicated(tmp_path, own
 # -- bytes a workload cannot help --------------------------------------------------------------
 
 
-def test_message_with_an_undecodable_file_name_is_not_lost(tmp_path, owner_key) -> None:
+def test_message_with_an_undecodable_file_name_is_not_lost(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     """``os.fsdecode`` turns a file name that is not UTF-8 into lone surrogates; logging it
     must not lose that record, nor the records sealed in the same batch."""
     name = os.fsdecode(b"report-\xff\xfe.csv")
@@ -319,7 +333,9 @@ def _roundtrip(owner_key: OwnerPrivateKey, body: Callable[[logging.Logger], None
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(message=_text, arg=_text, fields=_fields)
-def test_arbitrary_text_and_fields_round_trip(owner_key, message: str, arg: str, fields) -> None:
+def test_arbitrary_text_and_fields_round_trip(
+    owner_key: OwnerPrivateKey, message: str, arg: str, fields: dict[str, Any]
+) -> None:
     def body(log: logging.Logger) -> None:
         log.warning(message, extra=fields)
         log.warning("<%s>", arg, extra=fields)
@@ -337,7 +353,9 @@ def test_arbitrary_text_and_fields_round_trip(owner_key, message: str, arg: str,
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(messages=st.lists(_text, min_size=1, max_size=30))
-def test_any_sequence_of_messages_comes_back_in_order(owner_key, messages: list[str]) -> None:
+def test_any_sequence_of_messages_comes_back_in_order(
+    owner_key: OwnerPrivateKey, messages: list[str]
+) -> None:
     def body(log: logging.Logger) -> None:
         for i, m in enumerate(messages):
             (log.error if i % 5 == 4 else log.info)(m)
@@ -345,15 +363,17 @@ def test_any_sequence_of_messages_comes_back_in_order(owner_key, messages: list[
     assert [r.message for r in _roundtrip(owner_key, body)] == messages
 
 
-def test_owner_may_name_the_store_as_a_string_like_open_session_does(tmp_path, owner_key) -> None:
+def test_owner_may_name_the_store_as_a_string_like_open_session_does(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     """``open_session`` takes ``store="store"``; the owner's calls must take the same string
     (and never fail with a raw ``AttributeError``)."""
     store = str(tmp_path / "st")
     with sealed_logger(Path(store), owner_key, "development") as (log, _):
         log.warning("by name")
-    (verdict,) = verify_store(store, owner_key)  # type: ignore[arg-type]
+    (verdict,) = verify_store(store, owner_key)
     assert verdict.ok
-    got = [r.message for _, r in read_store(store, owner_key) if r.source == "workload"]  # type: ignore[arg-type]
+    got = [r.message for _, r in read_store(store, owner_key) if r.source == "workload"]
     assert got == ["by name"]
 
 
