@@ -108,7 +108,7 @@ def test_refused_order_changes_nothing_and_is_sealed_with_its_reason(
     tmp_path: Path, control: Control, keys: dict[str, SigningKey], attack: str, reason: str
 ) -> None:
     keep = Keep(tmp_path, control)
-    signers = (control.alice, control.bob)
+    signers: tuple[SigningKey, ...] = (control.alice, control.bob)
     fields: dict[str, object] = {}
     if attack == "one of two approvers":
         signers = (control.alice,)

@@ -88,7 +88,9 @@ class _Keep:
         bundle.save(self.folder / "order.json")
 
 
-def test_planted_profile_file_is_not_used_for_an_order_target(tmp_path, monkeypatch) -> None:
+def test_planted_profile_file_is_not_used_for_an_order_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The approved file is there at launch; the host swaps in a development profile under the
     same name before the order arrives: the Keep switches to the approved profile."""
     monkeypatch.chdir(tmp_path)
@@ -103,10 +105,14 @@ def test_planted_profile_file_is_not_used_for_an_order_target(tmp_path, monkeypa
     assert profile.stage.value == "testing"
     (event,) = keep.sealed
     assert event["event"] == "profile.changed"
-    assert event["profile_digest"] == keep.policy.target("custom-debug").profile_digest.hex()
+    rule = keep.policy.target("custom-debug")
+    assert rule is not None
+    assert event["profile_digest"] == rule.profile_digest.hex()
 
 
-def test_profile_planted_before_launch_is_refused_for_its_target(tmp_path, monkeypatch) -> None:
+def test_profile_planted_before_launch_is_refused_for_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "custom-debug").write_text(PLANTED)
     keep = _Keep(tmp_path)
@@ -126,7 +132,9 @@ def test_policy_target_that_is_not_built_in_needs_a_profile_digest() -> None:
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink-to-fifo", "symlink-to-dev-zero"])
-def test_fifo_in_control_folder_does_not_hang_run(tmp_path, monkeypatch, kind: str) -> None:
+def test_fifo_in_control_folder_does_not_hang_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
     """The host names a FIFO (or a link to one, or to /dev/zero) ``*.json`` in the control
     folder: polling passes over it at once, and a real order after it still applies."""
     monkeypatch.chdir(tmp_path)
@@ -137,10 +145,11 @@ def test_fifo_in_control_folder_does_not_hang_run(tmp_path, monkeypatch, kind: s
     os.mkfifo(fifo)
     target = {"fifo": None, "symlink-to-fifo": fifo, "symlink-to-dev-zero": Path("/dev/zero")}
     planted = keep.folder / "a-planted.json"
-    if target[kind] is None:
+    link = target[kind]
+    if link is None:
         os.mkfifo(planted)
     else:
-        planted.symlink_to(target[kind])
+        planted.symlink_to(link)
     keep.deliver()
     poller = threading.Thread(target=channel.poll, daemon=True)
     poller.start()

@@ -12,7 +12,7 @@ import logging
 import pickle
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ class Keep:
 
 
 @pytest.fixture
-def keep(tmp_path: Path, owner_key: OwnerPrivateKey) -> Callable[..., Keep]:
+def keep(tmp_path: Path, owner_key: OwnerPrivateKey) -> Iterator[Callable[..., Keep]]:
     """Build a :class:`Keep` for a profile; ``start`` runs the background emitter."""
     made: list[Keep] = []
 
@@ -162,7 +162,7 @@ def test_secret_is_revealed_to_the_owner_only_under_development() -> None:
     assert cap.records[0].fields["tok"] == TOKEN
 
 
-def test_secret_never_reaches_the_sealed_stream_under_production(keep) -> None:
+def test_secret_never_reaches_the_sealed_stream_under_production(keep: Callable[..., Keep]) -> None:
     k = keep(builtin_profile("production"))
     k.log.error("token %s", sealog.secret(TOKEN), extra={"t": sealog.secret(TOKEN)})
     k.session.tick()
@@ -276,7 +276,9 @@ def test_traceback_mode_decides_what_of_an_exception_leaves(mode: TracebackMode)
 # -- rate limit --------------------------------------------------------------------------------
 
 
-def test_records_over_the_rate_limit_are_counted_in_a_sealed_record(keep) -> None:
+def test_records_over_the_rate_limit_are_counted_in_a_sealed_record(
+    keep: Callable[..., Keep],
+) -> None:
     k = keep(plain_profile(), start=False)
     k.session.set_owner_rules(Destination(min_level=10, rate_limit=5))
     for i in range(20):
@@ -300,7 +302,9 @@ class FakeClock:
         return self.now
 
 
-def test_records_logged_within_the_rate_are_not_limited_when_sealed_in_one_batch(keep) -> None:
+def test_records_logged_within_the_rate_are_not_limited_when_sealed_in_one_batch(
+    keep: Callable[..., Keep],
+) -> None:
     """A service logs one record per second under a limit of one per second; the sealer
     happens to seal them together (a long flush interval). None was over the limit."""
     clock = FakeClock()
@@ -324,7 +328,9 @@ def test_records_logged_within_the_rate_are_not_limited_when_sealed_in_one_batch
 # -- durability and rhythm ---------------------------------------------------------------------
 
 
-def test_error_without_cover_traffic_is_on_disk_before_the_call_returns(keep) -> None:
+def test_error_without_cover_traffic_is_on_disk_before_the_call_returns(
+    keep: Callable[..., Keep],
+) -> None:
     k = keep(plain_profile(), start=True)  # flush interval: an hour
     k.log.info("routine")
     k.log.warning("odd")
@@ -336,13 +342,15 @@ def test_error_without_cover_traffic_is_on_disk_before_the_call_returns(keep) ->
     assert messages == ["routine", "odd", "payment failed"]
 
 
-def test_critical_without_cover_traffic_is_on_disk_before_the_call_returns(keep) -> None:
+def test_critical_without_cover_traffic_is_on_disk_before_the_call_returns(
+    keep: Callable[..., Keep],
+) -> None:
     k = keep(plain_profile(), start=True)
     k.log.critical("disk gone")
     assert k.frames_on_disk() == 1
 
 
-def test_error_under_cover_traffic_waits_for_the_next_tick(keep) -> None:
+def test_error_under_cover_traffic_waits_for_the_next_tick(keep: Callable[..., Keep]) -> None:
     k = keep(plain_profile(padding=True, cover_traffic=True, bucket=512), start=False)
     k.session.tick()
     k.session.tick()  # two cover frames: the rhythm the host sees
@@ -361,7 +369,7 @@ def test_error_under_cover_traffic_waits_for_the_next_tick(keep) -> None:
     assert messages == ["payment failed", "and worse"]
 
 
-def test_backlog_overflow_under_cover_traffic_is_never_silent(keep) -> None:
+def test_backlog_overflow_under_cover_traffic_is_never_silent(keep: Callable[..., Keep]) -> None:
     profile = plain_profile(padding=True, cover_traffic=True, bucket=512, max_backlog=2000)
     k = keep(profile, start=False)
     for i in range(300):
@@ -380,7 +388,7 @@ def test_backlog_overflow_under_cover_traffic_is_never_silent(keep) -> None:
     assert any("dropped: backlog full" in r.message for r in records if r.source == "sealog")
 
 
-def test_backlog_drop_count_matches_the_records_actually_lost(keep) -> None:
+def test_backlog_drop_count_matches_the_records_actually_lost(keep: Callable[..., Keep]) -> None:
     """The owner must be able to account for every record: sealed + counted as dropped."""
     profile = plain_profile(padding=True, cover_traffic=True, bucket=512, max_backlog=2000)
     k = keep(profile, start=False)
@@ -398,7 +406,7 @@ def test_backlog_drop_count_matches_the_records_actually_lost(keep) -> None:
     assert len(sealed) + closing.fields["dropped"] == logged
 
 
-def test_errors_are_kept_when_the_backlog_overflows(keep) -> None:
+def test_errors_are_kept_when_the_backlog_overflows(keep: Callable[..., Keep]) -> None:
     profile = plain_profile(padding=True, cover_traffic=True, bucket=512, max_backlog=2000)
     k = keep(profile, start=False)
     for i in range(100):
@@ -417,13 +425,14 @@ def _workload_code(log: logging.Logger) -> None:
     log.debug("debug detail")
     log.info("routine")
     log.warning("token %s for bearer abcdefghijk", sealog.secret(TOKEN), extra={"password": "x"})
+    empty: dict[str, str] = {}
     try:
-        {}["missing"]
+        empty["missing"]
     except KeyError:
         log.error("lookup failed", exc_info=True)
 
 
-def test_capture_records_shows_exactly_what_the_owner_gets(keep) -> None:
+def test_capture_records_shows_exactly_what_the_owner_gets(keep: Callable[..., Keep]) -> None:
     profile = builtin_profile("production")
     log = private_logger()
     with sealog.testing.capture_records(profile, logger=log) as cap:

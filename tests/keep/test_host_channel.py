@@ -29,7 +29,9 @@ def channel() -> tuple[HostChannel, io.StringIO]:
         ("keep.profile_changed", {"profile": "a profile with spaces"}),
     ],
 )
-def test_workload_text_cannot_reach_the_host_through_the_channel(event, fields) -> None:
+def test_workload_text_cannot_reach_the_host_through_the_channel(
+    event: str, fields: dict[str, object]
+) -> None:
     ch, out = channel()
     with pytest.raises(ValueError, match="host channel"):
         ch.emit(event, **fields)

@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import pytest
 import sealog
 from sealog.keep._record_channel import RecordChannel
 from sealog.keep._workload import SocketSink
+from sealog.seal import Row
 from sealog.seal._frames import FrameSealer
 from sealog.seal._keys import generate_owner_key
 
@@ -38,7 +38,7 @@ class _Counts:
 
 
 @pytest.fixture
-def counts(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counts]:
+def counts(monkeypatch: pytest.MonkeyPatch) -> _Counts:
     c = _Counts()
     real_seal = FrameSealer.seal
     real_write = os.write
@@ -148,7 +148,7 @@ def test_workload_connection_is_written_once_per_batch_not_per_record(
     monkeypatch.setattr(socket.socket, "sendall", sendall)
     sink = SocketSink(str(channel.path), lambda message: None)
     for i in range(N):
-        sink.submit([0.0, logging.INFO, "workload", "app", f"request {i}", None, None, None])
+        sink.submit(Row(0.0, logging.INFO, "workload", "app", f"request {i}", None, None, None))
     sink.close()
     assert done.wait(10)
     channel.close()

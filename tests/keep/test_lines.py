@@ -20,6 +20,7 @@ import pytest
 
 from sealog.keep._lines import LineReader, LineRules, parse_line, pump
 from sealog.profile import LineSettings, builtin_profile, parse_profile
+from sealog.seal import Row
 from sealog.testing import capture_lines, capture_records
 
 
@@ -37,7 +38,7 @@ def output(tmp_path: Path, code: str, *args: str) -> str:
     return done.stdout + done.stderr
 
 
-def test_chained_python_traceback_is_one_record_with_both_exceptions(tmp_path) -> None:
+def test_chained_python_traceback_is_one_record_with_both_exceptions(tmp_path: Path) -> None:
     text = output(
         tmp_path,
         """
@@ -60,7 +61,7 @@ def test_chained_python_traceback_is_one_record_with_both_exceptions(tmp_path) -
     assert record.exception.frames[1][3] == 'raise OSError("connection refused")'
 
 
-def test_loguru_traceback_keeps_frames_but_never_variable_values(tmp_path) -> None:
+def test_loguru_traceback_keeps_frames_but_never_variable_values(tmp_path: Path) -> None:
     text = output(
         tmp_path,
         """
@@ -83,7 +84,7 @@ def test_loguru_traceback_keeps_frames_but_never_variable_values(tmp_path) -> No
     assert "4111-CANARY" not in repr(records)
 
 
-def test_structlog_rich_traceback_keeps_locations_but_never_locals(tmp_path) -> None:
+def test_structlog_rich_traceback_keeps_locations_but_never_locals(tmp_path: Path) -> None:
     text = output(
         tmp_path,
         """
@@ -125,23 +126,25 @@ def test_group_longer_than_its_bound_is_cut_and_the_rest_counted() -> None:
 def test_byte_bound_holds_for_a_dump_of_long_lines() -> None:
     rules = LineRules(LineSettings(group_bytes=1024))
     reader = LineReader("stderr", rules)
-    rows: list = []
+    rows: list[Row] = []
     reader.feed("panic: boom", rows.append)
     for _ in range(100):
         reader.feed("\t/src/" + "x" * 200 + ".go:1 +0x1", rows.append)
     reader.flush(rows.append)
     (row,) = rows
-    assert sum(len(f[0]) for f in row[6]["frames"]) < 1024
-    assert row[7]["lines_dropped"] > 90
+    assert row.exception is not None
+    assert row.fields is not None
+    assert sum(len(f[0]) for f in row.exception["frames"]) < 1024
+    assert row.fields["lines_dropped"] > 90
 
 
 def test_a_pending_group_is_sealed_when_the_stream_goes_quiet() -> None:
     """A program that prints a panic and then hangs: the record must not wait for its exit."""
     read_fd, write_fd = os.pipe()
-    got: list[list] = []
+    got: list[Row] = []
     arrived = threading.Event()
 
-    def submit(row: list) -> None:
+    def submit(row: Row) -> None:
         got.append(row)
         arrived.set()
 
@@ -151,7 +154,9 @@ def test_a_pending_group_is_sealed_when_the_stream_goes_quiet() -> None:
         thread.start()
         os.write(write_fd, b"panic: stuck\n\ngoroutine 1 [running]:\n")
         assert arrived.wait(10)
-        assert got[0][6]["message"] == "stuck"
+        exception = got[0].exception
+        assert exception is not None
+        assert exception["message"] == "stuck"
         os.close(write_fd)
         thread.join(10)
     assert len(got) == 1
@@ -231,7 +236,7 @@ def test_password_pair_in_a_logging_message_is_redacted_too() -> None:
     assert record.message == "login failed user=bob Password=[redacted]"
 
 
-def test_segfault_stacks_from_faulthandler_are_one_critical_record(tmp_path) -> None:
+def test_segfault_stacks_from_faulthandler_are_one_critical_record(tmp_path: Path) -> None:
     text = output(
         tmp_path,
         """
@@ -251,7 +256,7 @@ def test_segfault_stacks_from_faulthandler_are_one_critical_record(tmp_path) -> 
 
 def test_crlf_line_ends_do_not_hide_a_json_line() -> None:
     read_fd, write_fd = os.pipe()
-    rows: list[list] = []
+    rows: list[Row] = []
     os.write(write_fd, b'{"level":"error","msg":"from a CRLF program"}\r\n')
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as stream:

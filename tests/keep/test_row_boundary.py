@@ -108,11 +108,12 @@ def test_workload_writing_forged_and_malformed_rows_to_the_channel_changes_nothi
 
 @pytest.mark.parametrize("row", [*MALFORMED, FORGED[-1]], ids=str)
 def test_malformed_row_inside_authenticated_data_is_a_modification_not_a_crash(
-    tmp_path: Path, owner_key: OwnerPrivateKey, row: Any
+    tmp_path: Path, owner_key: OwnerPrivateKey, row: object
 ) -> None:
     profile = builtin_profile("testing")
     header, sealer = start_profile_session(owner_key.public_key, profile, none_evidence)
     sink = Store.create(tmp_path / "store").new_session(header)
+    # Malformed on purpose: a buggy or hostile sealer, not the typed row the Keep writes.
     sink.write_frame(sealer.seal(encode_batch([row])))  # type: ignore[list-item]
     sink.write_frame(sealer.seal(b"", close=True))
     sink.close()

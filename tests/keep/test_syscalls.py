@@ -29,6 +29,7 @@ from sealog.keep._syscalls import (
     start_syscall_trace,
 )
 from sealog.owner._diff import diff_sessions
+from sealog.seal import Row
 from sealog.seal._records import Record
 
 _OPTIONS, _STATUS = probe_strace()
@@ -48,25 +49,31 @@ class Clock:
 
 def traced(
     cmd: list[str], env: dict[str, str] | None = None
-) -> tuple[int, list[list[Any]], SyscallTrace]:
+) -> tuple[int, list[Row], SyscallTrace]:
     """Run ``cmd`` under the trace as the runtime does; its exit status and the rows."""
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     trace = start_syscall_trace(cmd, rows.append)
     done = subprocess.run(trace.command(cmd), capture_output=True, check=False, timeout=60, env=env)
     trace.finish()
     return done.returncode, rows, trace
 
 
-def calls(rows: list[list[Any]]) -> list[list[Any]]:
+def fields_of(row: Row) -> dict[str, Any]:
+    """A trace row's fields (the trace gives every row some)."""
+    assert row.fields is not None, row
+    return row.fields
+
+
+def calls(rows: list[Row]) -> list[Row]:
     return [r for r in rows if not str(r[4]).startswith("trace summary:")]
 
 
-def times_seen(rows: list[list[Any]], message: str) -> int:
+def times_seen(rows: list[Row], message: str) -> int:
     """How often ``message`` happened: its records plus its counts in every summary."""
     seen = sum(1 for r in calls(rows) if r[4] == message)
     for r in rows:
         if str(r[4]).startswith("trace summary:"):
-            seen += r[7]["repeats"].get(message, 0)
+            seen += fields_of(r)["repeats"].get(message, 0)
     return seen
 
 
@@ -197,7 +204,7 @@ def test_no_line_the_workload_can_cause_breaks_the_parser(lines: list[str]) -> N
 
 
 def test_distinct_calls_over_the_limit_are_counted_but_failures_are_always_kept() -> None:
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     clock = Clock()
     collapser = SyscallCollapser(rows.append, clock=clock)
     for i in range(500):
@@ -205,11 +212,11 @@ def test_distinct_calls_over_the_limit_are_counted_but_failures_are_always_kept(
     for i in range(300):
         collapser.feed(1, Call("openat", (f"/missing/{i}", "O_RDONLY"), "ENOENT"))
     collapser.close()
-    failed = [r for r in rows if r[7].get("error") == "ENOENT"]
+    failed = [r for r in rows if fields_of(r).get("error") == "ENOENT"]
     assert len(failed) == 300  # every distinct failing call has its own record
     assert {r[1] for r in failed} == {30}
     (summary,) = [r for r in rows if str(r[4]).startswith("trace summary:")]
-    assert summary[7]["over_limit"] == 300  # 500 distinct successes, 200 recorded
+    assert fields_of(summary)["over_limit"] == 300  # 500 distinct successes, 200 recorded
     assert collapser.calls == 800
 
 
@@ -221,7 +228,7 @@ def test_distinct_calls_over_the_limit_are_counted_but_failures_are_always_kept(
 )
 def test_every_call_is_a_record_or_a_count(events: list[tuple[int, bool, float]]) -> None:
     """Whatever the mix and timing, nothing is dropped silently."""
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     clock = Clock()
     collapser = SyscallCollapser(rows.append, clock=clock)
     for n, failed, step in events:
@@ -235,7 +242,7 @@ def test_every_call_is_a_record_or_a_count(events: list[tuple[int, bool, float]]
         if m:
             repeats += int(m.group(1))
             over += int(m.group(2))
-            assert r[7]["repeats_total"] == int(m.group(1))
+            assert fields_of(r)["repeats_total"] == int(m.group(1))
     assert recorded + repeats + over == len(events)
 
 
@@ -287,14 +294,20 @@ def test_forking_pipeline_children_are_traced(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("x\n")
     status, rows, _ = traced(["bash", "-c", f"ls {tmp_path} | sort | wc -l"])
     assert status == 0
-    execs = {r[7]["args"][0]: r[7]["pid"] for r in calls(rows) if r[7]["event"] == "execve"}
+    execs = {
+        fields_of(r)["args"][0]: fields_of(r)["pid"]
+        for r in calls(rows)
+        if fields_of(r)["event"] == "execve"
+    }
     programs = {Path(p).name for p in execs}
     assert {"bash", "ls", "sort", "wc"} <= programs
     assert len({execs[p] for p in execs}) == len(execs)  # one process each
-    assert any(r[7]["event"] == "openat" and r[7]["args"][0] == str(tmp_path) for r in rows)
+    assert any(
+        fields_of(r)["event"] == "openat" and fields_of(r)["args"][0] == str(tmp_path) for r in rows
+    )
     # every process of the pipeline ended: one record, the other exits counted as its repeats
     assert times_seen(rows, "exit: exited with 0") == 4
-    assert {r[7]["tracer"] for r in rows} == {"strace"}
+    assert {fields_of(r)["tracer"] for r in rows} == {"strace"}
     assert {(r[2], r[3]) for r in rows} == {("runtime", "sealog.trace")}
 
 
@@ -304,7 +317,7 @@ def test_traced_workload_keeps_its_own_exit_status_and_death_signal(tmp_path: Pa
     assert status == 3
     status, rows, _ = traced(["bash", "-c", "kill -SEGV $$"])
     assert status == -11  # the process the runtime started is the workload, not strace
-    assert any(r[7].get("error") == "killed by SIGSEGV" for r in rows)
+    assert any(fields_of(r).get("error") == "killed by SIGSEGV" for r in rows)
 
 
 @needs_strace
@@ -312,22 +325,22 @@ def test_a_failed_connect_is_recorded_with_its_address() -> None:
     # Port 9 on 127.0.0.1: nothing listens (discard is not run on test machines).
     status, rows, _ = traced(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9"])
     assert status != 0
-    (refused,) = [r for r in calls(rows) if r[7]["event"] == "connect"]
-    assert refused[7]["error"] == "ECONNREFUSED"
-    assert 'inet_addr("127.0.0.1")' in refused[7]["args"][0]
+    (refused,) = [r for r in calls(rows) if fields_of(r)["event"] == "connect"]
+    assert fields_of(refused)["error"] == "ECONNREFUSED"
+    assert 'inet_addr("127.0.0.1")' in fields_of(refused)["args"][0]
     assert refused[1] == 30
 
 
 def test_missing_tracer_is_said_in_a_record_and_the_workload_runs_untraced() -> None:
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     trace = start_syscall_trace(["true"], rows.append, strace="/nonexistent/strace")
     assert not trace.active
     assert trace.status.startswith("unavailable:")
     assert trace.command(["true"]) == ["true"]
     (row,) = rows
     assert row[1] == 30
-    assert row[7]["event"] == "trace.unavailable"
-    assert row[7]["reason"] == trace.status
+    assert fields_of(row)["event"] == "trace.unavailable"
+    assert fields_of(row)["reason"] == trace.status
     trace.finish()
 
 
@@ -340,7 +353,7 @@ def test_strace_not_on_path_is_named_as_such(
 
 def test_workload_that_cannot_start_is_not_wrapped() -> None:
     """Its own start error (exit 127) must stay what it is, with no strace in between."""
-    rows: list[list[Any]] = []
+    rows: list[Row] = []
     trace = start_syscall_trace(["/nonexistent/program"], rows.append)
     assert trace.command(["/nonexistent/program"]) == ["/nonexistent/program"]
     assert rows == []
