@@ -19,7 +19,8 @@ from sealog.attest import (
     require,
 )
 from sealog.errors import AttestationError, FormatError, PolicyError
-from sealog.seal import Evidence
+from sealog.seal import Evidence, LaunchConfig
+from sealog.seal import Header as SessionHeader
 
 PROFILE_DIGEST = hashlib.sha256(b"production profile").digest()
 
@@ -146,7 +147,7 @@ def test_unlisted_profile_digest_is_refused(tmp_path: Path) -> None:
 def test_none_evidence_never_satisfies_a_tee_requirement() -> None:
     header = Header(NoneProvider().collect(BINDING), BINDING)
     for tee in ("snp", "tdx", "any"):
-        result = appraise(header, AppraisalPolicy(require_tee=tee))  # type: ignore[arg-type]
+        result = appraise(header, AppraisalPolicy(require_tee=tee))
         assert [c.name for c in result.failed] == ["tee"]
         assert "'none' evidence proves no TEE" in result.failed[0].reason
     with pytest.raises(AttestationError):
@@ -160,6 +161,19 @@ def test_none_evidence_is_fine_in_development_but_its_binding_is_still_checked()
     assert (result.tee, result.debug) == ("none", None)
     bad = Header(NoneProvider().collect(bytes(64)), BINDING)
     assert [c.name for c in appraise(bad, AppraisalPolicy()).failed] == ["binding"]
+
+
+def test_header_without_evidence_is_refused_not_a_crash() -> None:
+    """A host can write a session whose header carries no evidence at all: appraisal names the
+    failed checks and ``require`` refuses it (never an ``AttributeError``)."""
+    launch = LaunchConfig("production", "production", PROFILE_DIGEST, "owner")
+    header = SessionHeader(bytes(16), "keep", 0.0, launch, "x25519", b"", bytes(32), 64)
+    assert header.evidence is None
+    assert [c.name for c in appraise(header, AppraisalPolicy()).failed] == ["binding"]
+    result = appraise(header, AppraisalPolicy(require_tee="snp"))
+    assert [c.name for c in result.failed] == ["tee", "binding"]
+    with pytest.raises(AttestationError, match="carries no evidence"):
+        require(header, AppraisalPolicy(require_tee="snp"))
 
 
 def test_evidence_from_an_untrusted_chain_fails_the_signature_check(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def test_evidence_moved_to_another_session_does_not_bind(tmp_path: Path) -> None
     forged = Header.from_bytes(canonical_json(header_a))
     key = OwnerPrivateKey.load(tmp_path / "a" / "owner.key")
     policy = AppraisalPolicy(require_tee="snp", snp_chains=(shared_chain().chain_pem,))
-    appraisal = appraise(forged, policy)  # type: ignore[arg-type]
+    appraisal = appraise(forged, policy)
     assert not appraisal.ok
     assert [c.name for c in appraisal.failed] == ["binding"]
     # And in the store, the swapped header breaks the chain: verify says modified.
@@ -129,7 +129,9 @@ def test_wrong_trust_root_is_refused(tmp_path: Path, vectors: Path) -> None:
 
 
 @pytest.mark.parametrize("require", ["snp", "any"])
-def test_none_evidence_never_satisfies_a_tee_requirement(tmp_path: Path, owner_key, require):
+def test_none_evidence_never_satisfies_a_tee_requirement(
+    tmp_path: Path, owner_key: OwnerPrivateKey, require
+):
     write_key_pair(owner_key, tmp_path / "owner")
     with sealog.open_session(
         tmp_path / "owner.pub", tmp_path / "store", "production", logger=False

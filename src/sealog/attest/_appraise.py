@@ -47,8 +47,8 @@ class AttestedHeader(Protocol):
     """What appraisal needs from a session header (the sealing layer's header conforms)."""
 
     @property
-    def evidence(self) -> Evidence:
-        """The attestation evidence carried by the header."""
+    def evidence(self) -> Evidence | None:
+        """The attestation evidence carried by the header (None: it carries none at all)."""
         ...
 
     def expected_report_data(self) -> bytes:
@@ -161,6 +161,10 @@ class _Verdict:
     reason: str
     signed_report_data: bytes | None = None
     debug: bool | None = None
+
+
+#: The signature verdict on a header that carries no evidence: nothing to verify, nothing signed.
+_NO_EVIDENCE = _Verdict(True, "not applicable: the header carries no evidence")
 
 
 def _first_error(errors: list[Error], default: str) -> str:
@@ -302,9 +306,10 @@ def appraise(header: AttestedHeader, policy: AppraisalPolicy) -> Appraisal:
         An :class:`Appraisal`; ``ok`` is true only if every check passed.
     """
     evidence = header.evidence
-    kind = evidence.kind
+    # A header without evidence (a host can write one) proves no more than 'none' evidence.
+    kind = "none" if evidence is None else evidence.kind
     now = policy.now or datetime.datetime.now(datetime.UTC)
-    verdict = _signature_verdict(evidence, policy, now)
+    verdict = _NO_EVIDENCE if evidence is None else _signature_verdict(evidence, policy, now)
     checks = [
         *_check_attested(kind, policy),
         _check_tee(kind, policy),
@@ -361,6 +366,8 @@ def _signature_verdict(
 
 def _check_binding(header: AttestedHeader, verdict: _Verdict) -> Check:
     """3. The signed report data is what the header commits to."""
+    if header.evidence is None:
+        return Check("binding", False, "the header carries no evidence to bind it")
     try:
         expected = header.expected_report_data()
     except Error as exc:
