@@ -130,8 +130,8 @@ def test_wrong_trust_root_is_refused(tmp_path: Path, vectors: Path) -> None:
 
 @pytest.mark.parametrize("require", ["snp", "any"])
 def test_none_evidence_never_satisfies_a_tee_requirement(
-    tmp_path: Path, owner_key: OwnerPrivateKey, require
-):
+    tmp_path: Path, owner_key: OwnerPrivateKey, require: str
+) -> None:
     write_key_pair(owner_key, tmp_path / "owner")
     with sealog.open_session(
         tmp_path / "owner.pub", tmp_path / "store", "production", logger=False

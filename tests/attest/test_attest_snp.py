@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from attest_snp_builder import build_report, make_chain, shared_chain
+from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from sealog.attest import (
     VCEK_GUID,
     SnpCertTable,
     SnpReport,
+    SnpVerified,
     load_certificate,
     load_pem_chain,
     looks_like_snp_report,
@@ -22,8 +25,18 @@ from sealog.attest import (
 from sealog.errors import AttestationError, FormatError
 
 
+class SnpSample(TypedDict):
+    """The published SNP report, the VCEK that signed it, and the Milan ASK and ARK."""
+
+    report: bytes
+    vcek: x509.Certificate
+    ask: x509.Certificate
+    ark: x509.Certificate
+    dir: Path
+
+
 @pytest.fixture(scope="module")
-def snp(vectors: Path) -> dict[str, object]:
+def snp(vectors: Path) -> SnpSample:
     d = vectors / "tee" / "snp"
     ask, ark = load_pem_chain((d / "ask_ark_milan.pem").read_bytes(), "milan")
     return {
@@ -35,18 +48,33 @@ def snp(vectors: Path) -> dict[str, object]:
     }
 
 
-def _verify(snp: dict[str, object], report: bytes, **kw: object) -> object:
-    args = {"vcek": snp["vcek"], "ask": snp["ask"], "ark": snp["ark"], **kw}
-    return verify_snp_report(report, **args)  # type: ignore[arg-type]
+def _verify(
+    snp: SnpSample,
+    report: bytes,
+    *,
+    ask: x509.Certificate | None = None,
+    ark: x509.Certificate | None = None,
+    trusted_arks: list[x509.Certificate] | None = None,
+    now: datetime.datetime | None = None,
+) -> SnpVerified:
+    """Verify ``report`` with the sample's chain, or with the parts of a chain given."""
+    return verify_snp_report(
+        report,
+        vcek=snp["vcek"],
+        ask=snp["ask"] if ask is None else ask,
+        ark=snp["ark"] if ark is None else ark,
+        trusted_arks=trusted_arks,
+        now=now,
+    )
 
 
-def test_published_report_verifies_up_to_the_milan_ark(snp: dict[str, object]) -> None:
-    verified = _verify(snp, snp["report"])  # type: ignore[arg-type]
-    assert verified.product == "Milan-B0"  # type: ignore[attr-defined]
+def test_published_report_verifies_up_to_the_milan_ark(snp: SnpSample) -> None:
+    verified = _verify(snp, snp["report"])
+    assert verified.product == "Milan-B0"
 
 
-def test_published_report_fields_parse(snp: dict[str, object]) -> None:
-    report = SnpReport.from_bytes(snp["report"])  # type: ignore[arg-type]
+def test_published_report_fields_parse(snp: SnpSample) -> None:
+    report = SnpReport.from_bytes(snp["report"])
     assert report.version == 2
     assert report.policy.raw == 0xB0000
     assert report.policy.debug  # bit 19: this sample guest allows debugging
@@ -59,7 +87,7 @@ def test_published_report_fields_parse(snp: dict[str, object]) -> None:
     assert report.reported_tcb == report.committed_tcb == report.launch_tcb
     assert report.chip_id.hex().startswith("3ac3fe21")
     assert len(report.signature_r) == len(report.signature_s) == 72
-    assert looks_like_snp_report(snp["report"])  # type: ignore[arg-type]
+    assert looks_like_snp_report(snp["report"])
 
 
 def test_loading_the_real_vcek_does_not_warn(vectors: Path) -> None:
@@ -72,10 +100,8 @@ def test_loading_the_real_vcek_does_not_warn(vectors: Path) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(bit=st.integers(min_value=0, max_value=0x2A0 * 8 - 1))
-def test_any_single_flipped_bit_in_the_signed_region_is_rejected(
-    snp: dict[str, object], bit: int
-) -> None:
-    data = bytearray(snp["report"])  # type: ignore[arg-type]
+def test_any_single_flipped_bit_in_the_signed_region_is_rejected(snp: SnpSample, bit: int) -> None:
+    data = bytearray(snp["report"])
     data[bit // 8] ^= 1 << (bit % 8)
     # A flip in the version field makes an unknown version (bad input); anything else fails a check.
     with pytest.raises((AttestationError, FormatError)):
@@ -84,8 +110,8 @@ def test_any_single_flipped_bit_in_the_signed_region_is_rejected(
 
 @settings(max_examples=50, deadline=None)
 @given(bit=st.integers(min_value=0x2A0 * 8, max_value=0x330 * 8 - 1))
-def test_any_flipped_bit_in_the_signature_is_rejected(snp: dict[str, object], bit: int) -> None:
-    data = bytearray(snp["report"])  # type: ignore[arg-type]
+def test_any_flipped_bit_in_the_signature_is_rejected(snp: SnpSample, bit: int) -> None:
+    data = bytearray(snp["report"])
     data[bit // 8] ^= 1 << (bit % 8)
     with pytest.raises(
         AttestationError, match="SNP report signature does not verify with the VCEK"
@@ -93,8 +119,8 @@ def test_any_flipped_bit_in_the_signature_is_rejected(snp: dict[str, object], bi
         _verify(snp, bytes(data))
 
 
-def test_host_changes_report_data_is_detected(snp: dict[str, object]) -> None:
-    data = bytearray(snp["report"])  # type: ignore[arg-type]
+def test_host_changes_report_data_is_detected(snp: SnpSample) -> None:
+    data = bytearray(snp["report"])
     data[0x50] ^= 0xFF
     with pytest.raises(
         AttestationError, match="SNP report signature does not verify with the VCEK"
@@ -102,8 +128,8 @@ def test_host_changes_report_data_is_detected(snp: dict[str, object]) -> None:
         _verify(snp, bytes(data))
 
 
-def test_host_clears_the_debug_bit_is_detected(snp: dict[str, object]) -> None:
-    data = bytearray(snp["report"])  # type: ignore[arg-type]
+def test_host_clears_the_debug_bit_is_detected(snp: SnpSample) -> None:
+    data = bytearray(snp["report"])
     data[0x0A] &= ~0x08  # policy bit 19
     assert not SnpReport.from_bytes(bytes(data)).debug
     with pytest.raises(AttestationError, match="SNP report signature does not verify"):
@@ -111,36 +137,34 @@ def test_host_clears_the_debug_bit_is_detected(snp: dict[str, object]) -> None:
 
 
 @pytest.mark.parametrize("size", [0, 0x2A0, 1183, 1185])
-def test_truncated_or_padded_report_is_bad_input(snp: dict[str, object], size: int) -> None:
-    data = (snp["report"] + bytes(8))[:size]  # type: ignore[operator]
+def test_truncated_or_padded_report_is_bad_input(snp: SnpSample, size: int) -> None:
+    data = (snp["report"] + bytes(8))[:size]
     with pytest.raises(FormatError, match="expected 1184"):
         _verify(snp, data)
 
 
 @pytest.mark.parametrize("chain", ["ask_ark_genoa.pem", "ask_ark_turin_vcek.pem"])
-def test_other_product_chains_do_not_sign_the_milan_vcek(
-    snp: dict[str, object], chain: str
-) -> None:
-    ask, ark = load_pem_chain((snp["dir"] / chain).read_bytes(), chain)  # type: ignore[operator]
+def test_other_product_chains_do_not_sign_the_milan_vcek(snp: SnpSample, chain: str) -> None:
+    ask, ark = load_pem_chain((snp["dir"] / chain).read_bytes(), chain)
     with pytest.raises(AttestationError, match="VCEK is not signed by the ASK"):
-        _verify(snp, snp["report"], ask=ask, ark=ark)  # type: ignore[arg-type]
+        _verify(snp, snp["report"], ask=ask, ark=ark)
 
 
-def test_milan_ask_under_the_genoa_ark_is_refused(snp: dict[str, object]) -> None:
-    _, genoa_ark = load_pem_chain((snp["dir"] / "ask_ark_genoa.pem").read_bytes(), "g")  # type: ignore[operator]
+def test_milan_ask_under_the_genoa_ark_is_refused(snp: SnpSample) -> None:
+    _, genoa_ark = load_pem_chain((snp["dir"] / "ask_ark_genoa.pem").read_bytes(), "g")
     with pytest.raises(AttestationError, match="ASK is not signed by the ARK"):
-        _verify(snp, snp["report"], ark=genoa_ark)  # type: ignore[arg-type]
+        _verify(snp, snp["report"], ark=genoa_ark)
 
 
-def test_a_root_that_is_not_pinned_is_refused(snp: dict[str, object]) -> None:
-    _, genoa_ark = load_pem_chain((snp["dir"] / "ask_ark_genoa.pem").read_bytes(), "g")  # type: ignore[operator]
+def test_a_root_that_is_not_pinned_is_refused(snp: SnpSample) -> None:
+    _, genoa_ark = load_pem_chain((snp["dir"] / "ask_ark_genoa.pem").read_bytes(), "g")
     with pytest.raises(AttestationError, match="ARK is not a trusted AMD root"):
-        _verify(snp, snp["report"], trusted_arks=[genoa_ark])  # type: ignore[arg-type]
-    _verify(snp, snp["report"], trusted_arks=[snp["ark"]])  # type: ignore[arg-type]
+        _verify(snp, snp["report"], trusted_arks=[genoa_ark])
+    _verify(snp, snp["report"], trusted_arks=[snp["ark"]])
 
 
 def test_attacker_chain_with_a_self_made_ark_is_refused_when_the_ark_is_pinned(
-    snp: dict[str, object],
+    snp: SnpSample,
 ) -> None:
     fake = shared_chain()
     report = build_report(fake, bytes(64))
@@ -150,14 +174,14 @@ def test_attacker_chain_with_a_self_made_ark_is_refused_when_the_ark_is_pinned(
             vcek=fake.vcek,
             ask=fake.ask,
             ark=fake.ark,
-            trusted_arks=[snp["ark"]],  # type: ignore[list-item]
+            trusted_arks=[snp["ark"]],
         )
 
 
-def test_expired_vcek_is_refused(snp: dict[str, object]) -> None:
+def test_expired_vcek_is_refused(snp: SnpSample) -> None:
     later = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
     with pytest.raises(AttestationError, match="VCEK expired on 2029-09-24"):
-        _verify(snp, snp["report"], now=later)  # type: ignore[arg-type]
+        _verify(snp, snp["report"], now=later)
 
 
 def test_synthetic_report_verifies_with_its_test_chain() -> None:
@@ -204,8 +228,8 @@ def test_malformed_cert_table_is_bad_input(blob: bytes) -> None:
         SnpCertTable.from_bytes(blob)
 
 
-def test_unknown_report_version_is_bad_input(snp: dict[str, object]) -> None:
-    data = bytearray(snp["report"])  # type: ignore[arg-type]
+def test_unknown_report_version_is_bad_input(snp: SnpSample) -> None:
+    data = bytearray(snp["report"])
     data[0] = 9
     with pytest.raises(FormatError, match="version 9 is not supported"):
         SnpReport.from_bytes(bytes(data))

@@ -355,13 +355,15 @@ def test_create_refuses_a_naive_start() -> None:
 
 
 def test_fresh_orders_get_fresh_nonces() -> None:
-    make = lambda: ChangeOrder.create(  # noqa: E731
-        keep="k",
-        profile="incident",
-        not_before=datetime(2025, 1, 1, tzinfo=UTC),
-        duration=timedelta(hours=1),
-        reason="r",
-    )
+    def make() -> ChangeOrder:
+        return ChangeOrder.create(
+            keep="k",
+            profile="incident",
+            not_before=datetime(2025, 1, 1, tzinfo=UTC),
+            duration=timedelta(hours=1),
+            reason="r",
+        )
+
     assert make().nonce != make().nonce
 
 

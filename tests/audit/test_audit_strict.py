@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from audithelp import NOW, Control, policy_text
 
-from sealog.audit import OrderBundle, SignedTreeHead, check_order
+from sealog.audit import OrderBundle, SignedTreeHead, SigningKey, check_order
 from sealog.audit._policy import parse_control_policy
 from sealog.errors import FormatError, PolicyError
 
@@ -72,7 +72,7 @@ def test_order_under_a_tree_head_older_than_the_last_seen_is_refused(control: Co
 
 
 def test_order_under_a_tree_head_older_than_the_policy_allows_is_refused(
-    control: Control, keys
+    control: Control, keys: dict[str, SigningKey]
 ) -> None:
     text = policy_text(
         keys["log"], {"alice": keys["alice"], "bob": keys["bob"]}, {"incident": (2, "2h")}

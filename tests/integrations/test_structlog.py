@@ -50,7 +50,9 @@ def test_production_redacts_fields_and_keeps_info_in_the_flight_recorder() -> No
     assert [r.message for r in captured.ring] == ["login"]
 
 
-def test_renderer_prints_nothing_so_sealog_run_does_not_capture_a_second_copy(capsys) -> None:
+def test_renderer_prints_nothing_so_sealog_run_does_not_capture_a_second_copy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with capture_structlog("testing") as captured:
         structlog.get_logger().error("once")
     assert captured.messages() == ["once"]
