@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# mypy sees the tests as pytest does: each folder with its own conftest, checked on its own.
+TEST_DIRS := tests $(patsubst %/,%,$(sort $(dir $(wildcard tests/*/*.py))))
 
 .PHONY: demo test lint bench clean
 
@@ -20,6 +22,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench examples)
 	$(BIN)/mypy --strict src
+	@status=0; for dir in $(TEST_DIRS); do \
+		echo "$(BIN)/mypy --strict $$dir/*.py"; $(BIN)/mypy --strict $$dir/*.py || status=1; \
+	done; exit $$status
 	$(BIN)/vulture src .vulture_allow.py --min-confidence 60 \
 		--ignore-decorators "@*.command,@*.group,@click.command,@click.group"
 
