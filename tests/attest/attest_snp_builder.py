@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import functools
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -79,7 +80,7 @@ def _cert(
     issuer: str,
     public: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
     signer: rsa.RSAPrivateKey,
-    extensions: list[x509.UnrecognizedExtension] = (),  # type: ignore[assignment]
+    extensions: Sequence[x509.UnrecognizedExtension] = (),
 ) -> x509.Certificate:
     now = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
     builder = (
