@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # mypy sees the tests as pytest does: each folder with its own conftest, checked on its own.
-TEST_DIRS := tests $(patsubst %/,%,$(sort $(dir $(wildcard tests/*/*.py))))
+TEST_DIRS := $(sort $(patsubst %/,%,$(dir $(shell find tests -name '*.py'))))
 
 .PHONY: demo test lint bench clean
 
