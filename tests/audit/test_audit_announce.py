@@ -55,7 +55,9 @@ def _with_announcements(text: str, extra: str) -> str:
 # -- the policy ---------------------------------------------------------------------------
 
 
-def test_policy_without_announcements_keeps_the_digest_it_always_had(keys) -> None:
+def test_policy_without_announcements_keeps_the_digest_it_always_had(
+    keys: dict[str, SigningKey],
+) -> None:
     text = policy_text(keys["log"], {"alice": keys["alice"]}, {"incident": (1, "1h")})
     plain = parse_control_policy(text)
     off = parse_control_policy(_with_announcements(text, "announce_sessions = false"))
@@ -83,7 +85,9 @@ def test_policy_without_announcements_keeps_the_digest_it_always_had(keys) -> No
         ("announce_session = true", "unknown key announce_session"),
     ],
 )
-def test_malformed_announcement_keys_are_refused_by_name(keys, extra, message) -> None:
+def test_malformed_announcement_keys_are_refused_by_name(
+    keys: dict[str, SigningKey], extra: str, message: str
+) -> None:
     text = policy_text(keys["log"], {"alice": keys["alice"]}, {"incident": (1, "1h")})
     with pytest.raises(FormatError, match=message):
         parse_control_policy(_with_announcements(text, extra), source="policy.toml")
@@ -92,7 +96,7 @@ def test_malformed_announcement_keys_are_refused_by_name(keys, extra, message) -
 # -- the entry and the bundle ---------------------------------------------------------------
 
 
-def test_announcement_names_the_session_header_and_round_trips(owner_key) -> None:
+def test_announcement_names_the_session_header_and_round_trips(owner_key: OwnerPrivateKey) -> None:
     header = _header(owner_key)
     found = SessionAnnouncement.for_header(header)
     assert found.header_digest == header.digest
@@ -105,7 +109,7 @@ def test_announcement_names_the_session_header_and_round_trips(owner_key) -> Non
     assert SessionAnnouncement.for_header(other).evidence_digest != found.evidence_digest
 
 
-def test_non_canonical_or_foreign_entry_is_not_an_announcement(owner_key) -> None:
+def test_non_canonical_or_foreign_entry_is_not_an_announcement(owner_key: OwnerPrivateKey) -> None:
     entry = SessionAnnouncement.for_header(_header(owner_key)).entry_bytes()
     prefix, body = entry.split(b"\n", 1)
     spaced = prefix + b"\n" + json.dumps(json.loads(body), indent=1).encode()
@@ -115,13 +119,15 @@ def test_non_canonical_or_foreign_entry_is_not_an_announcement(owner_key) -> Non
         SessionAnnouncement.from_entry_bytes(b"sealog/order-entry/v1\n{}")
 
 
-def test_keep_id_that_could_spoof_a_report_line_is_refused(owner_key) -> None:
+def test_keep_id_that_could_spoof_a_report_line_is_refused(owner_key: OwnerPrivateKey) -> None:
     found = SessionAnnouncement.for_header(_header(owner_key))
     with pytest.raises(FormatError, match="keep"):
         replace(found, keep="k1\nANNOUNCED")
 
 
-def test_announcing_a_session_twice_logs_it_once(control: Control, owner_key) -> None:
+def test_announcing_a_session_twice_logs_it_once(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     header = _header(owner_key)
     first = announce_session(control.log, header)
     second = announce_session(control.log, header)
@@ -131,7 +137,9 @@ def test_announcing_a_session_twice_logs_it_once(control: Control, owner_key) ->
     assert loaded == second
 
 
-def test_bundle_with_an_unknown_field_is_refused(control: Control, owner_key) -> None:
+def test_bundle_with_an_unknown_field_is_refused(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     obj = announce_session(control.log, _header(owner_key)).to_dict()
     obj["announcement"]["workload_ok"] = True
     with pytest.raises(FormatError, match=r"unknown key announcement\.workload_ok"):
@@ -141,13 +149,17 @@ def test_bundle_with_an_unknown_field_is_refused(control: Control, owner_key) ->
 # -- the Keep's check -----------------------------------------------------------------------
 
 
-def test_keep_accepts_its_own_logged_announcement(control: Control, owner_key) -> None:
+def test_keep_accepts_its_own_logged_announcement(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     header = _header(owner_key)
     bundle = announce_session(control.log, header)
     check_announcement(bundle, header, control.policy, now=NOW)
 
 
-def test_announcement_for_another_keep_is_refused(control: Control, owner_key) -> None:
+def test_announcement_for_another_keep_is_refused(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     header = _header(owner_key)
     theirs = replace(SessionAnnouncement.for_header(header), keep="keep-2")
     index, proof, sth = control.log.append(theirs.entry_bytes())
@@ -156,7 +168,9 @@ def test_announcement_for_another_keep_is_refused(control: Control, owner_key) -
         check_announcement(bundle, header, control.policy, now=NOW)
 
 
-def test_announcement_of_an_earlier_session_is_refused(control: Control, owner_key) -> None:
+def test_announcement_of_an_earlier_session_is_refused(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     """The host replays the bundle of the Keep's previous start to skip announcing this one."""
     earlier = announce_session(control.log, _header(owner_key, offset=-30))
     header = _header(owner_key)
@@ -165,7 +179,7 @@ def test_announcement_of_an_earlier_session_is_refused(control: Control, owner_k
 
 
 def test_tree_head_forged_with_another_log_key_is_refused(
-    control: Control, owner_key, tmp_path: Path
+    control: Control, owner_key: OwnerPrivateKey, tmp_path: Path
 ) -> None:
     rogue = AuditLog.init(tmp_path / "rogue", SigningKey.generate(), clock=lambda: NOW)
     header = _header(owner_key)
@@ -174,7 +188,7 @@ def test_tree_head_forged_with_another_log_key_is_refused(
         check_announcement(bundle, header, control.policy, now=NOW)
 
 
-def test_stale_tree_head_is_refused(control: Control, owner_key) -> None:
+def test_stale_tree_head_is_refused(control: Control, owner_key: OwnerPrivateKey) -> None:
     """The log's operator signs a backdated head: it cannot hold an entry made after it."""
     header = _header(owner_key)
     good = announce_session(control.log, header)
@@ -186,7 +200,7 @@ def test_stale_tree_head_is_refused(control: Control, owner_key) -> None:
         check_announcement(bundle, header, control.policy, now=NOW)
 
 
-def test_tree_head_from_the_future_is_refused(control: Control, owner_key) -> None:
+def test_tree_head_from_the_future_is_refused(control: Control, owner_key: OwnerPrivateKey) -> None:
     header = _header(owner_key)
     good = announce_session(control.log, header)
     sth = good.inclusion.tree_head
@@ -197,7 +211,9 @@ def test_tree_head_from_the_future_is_refused(control: Control, owner_key) -> No
         check_announcement(bundle, header, control.policy, now=NOW)
 
 
-def test_announcement_not_in_the_log_is_refused(control: Control, owner_key) -> None:
+def test_announcement_not_in_the_log_is_refused(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     """A real tree head of the right log, but the entry proven is another one."""
     header = _header(owner_key)
     ours = SessionAnnouncement.for_header(header)
@@ -245,7 +261,9 @@ def test_arbitrary_input_never_escapes_as_anything_but_format_error(data: bytes)
             parse(data)
 
 
-def test_tree_head_older_than_the_policy_allows_is_refused(control: Control, owner_key) -> None:
+def test_tree_head_older_than_the_policy_allows_is_refused(
+    control: Control, owner_key: OwnerPrivateKey
+) -> None:
     """With max_tree_head_age set, an announcement's head obeys it as an order's does."""
     header = _header(owner_key)
     bundle = announce_session(control.log, header)

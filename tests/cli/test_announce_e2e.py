@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import textwrap
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -127,7 +128,9 @@ def _sealed(op: Operator, event: str) -> list[dict[str, Any]]:
     return [r for r in records if r["fields"].get("event") == event]
 
 
-def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, owner) -> None:
+def test_keep_starts_its_workload_only_after_the_announcement_arrives(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     op = Operator(tmp_path, owner)
     proc, header, marker, events = op.start()
     # The Keep is waiting: no workload yet, and the host has not been told of one.
@@ -151,7 +154,9 @@ def test_keep_starts_its_workload_only_after_the_announcement_arrives(tmp_path, 
     assert f"ANNOUNCED    {header.session_hex}" in verify.stdout
 
 
-def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner) -> None:
+def test_host_deleting_one_of_three_sessions_is_reported_missing(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     op = Operator(tmp_path, owner)
     sessions = [op.announced_run() for _ in range(3)]
     assert op.verify().returncode == 0
@@ -174,7 +179,7 @@ def test_host_deleting_one_of_three_sessions_is_reported_missing(tmp_path, owner
 
 
 def test_session_fabricated_with_the_owner_public_key_is_reported_unannounced(
-    tmp_path, owner
+    tmp_path: Path, owner: tuple[Path, Path]
 ) -> None:
     op = Operator(tmp_path, owner)
     real = op.announced_run()
@@ -220,7 +225,12 @@ def _stale_tree_head(op: Operator, header: Header) -> AnnouncementBundle:
     ],
     ids=["another-keep-id", "forged-tree-head", "stale-tree-head"],
 )
-def test_keep_refuses_a_bad_announcement_and_never_starts(tmp_path, owner, attack, reason) -> None:
+def test_keep_refuses_a_bad_announcement_and_never_starts(
+    tmp_path: Path,
+    owner: tuple[Path, Path],
+    attack: Callable[[Operator, Header], AnnouncementBundle],
+    reason: str,
+) -> None:
     op = Operator(tmp_path, owner)
     proc, header, marker, events = op.start()
     op.deliver(header, attack(op, header))
@@ -236,7 +246,7 @@ def test_keep_refuses_a_bad_announcement_and_never_starts(tmp_path, owner, attac
     assert sealog("verify", op.store, "--key", op.key).returncode == 0
 
 
-def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
+def test_keep_gives_up_at_the_policy_time_limit(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     op = Operator(tmp_path, owner, wait="1s")
     proc, header, marker, events = op.start()
     names = op.finish(proc, events)
@@ -250,7 +260,9 @@ def test_keep_gives_up_at_the_policy_time_limit(tmp_path, owner) -> None:
     assert f"NOT-STARTED  {header.session_hex}" in verify.stdout
 
 
-def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_path, owner) -> None:
+def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """The host deletes a session and rewinds the log to before its announcement."""
     op = Operator(tmp_path, owner)
     first = op.announced_run()
@@ -278,7 +290,9 @@ def test_host_rolling_the_audit_log_back_past_a_seen_tree_head_is_caught(tmp_pat
         (["--audit-log", "log", "--session", "ab"], "drop --session, --since and --until"),
     ],
 )
-def test_bad_transparency_arguments_are_one_line_and_exit_2(tmp_path, owner, args, message) -> None:
+def test_bad_transparency_arguments_are_one_line_and_exit_2(
+    tmp_path: Path, owner: tuple[Path, Path], args: list[str], message: str
+) -> None:
     op = Operator(tmp_path, owner)
     op.store.mkdir()
     (op.store / "sealog-store").write_text("sealog store v1\n")
@@ -294,7 +308,9 @@ def test_bad_transparency_arguments_are_one_line_and_exit_2(tmp_path, owner, arg
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_announcing_a_session_the_store_does_not_hold_is_refused(tmp_path, owner) -> None:
+def test_announcing_a_session_the_store_does_not_hold_is_refused(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     op = Operator(tmp_path, owner)
     op.store.mkdir()
     (op.store / "sealog-store").write_text("sealog store v1\n")
@@ -304,7 +320,9 @@ def test_announcing_a_session_the_store_does_not_hold_is_refused(tmp_path, owner
     assert op.log.size == 0
 
 
-def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(tmp_path, owner) -> None:
+def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """The log's operator rebuilds the log with the same key and the entry at another place:
     the log verifies on its own, but the tree head the Keep sealed is not a prefix of it."""
     op = Operator(tmp_path, owner)
@@ -320,7 +338,9 @@ def test_log_rewritten_by_its_operator_leaves_the_sealed_proof_unproven(tmp_path
     assert "not consistent" in verify.stdout or "consistency" in verify.stdout
 
 
-def test_operator_stopping_a_waiting_keep_closes_its_session_cleanly(tmp_path, owner) -> None:
+def test_operator_stopping_a_waiting_keep_closes_its_session_cleanly(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     op = Operator(tmp_path, owner)
     proc, header, marker, events = op.start()
     proc.send_signal(signal.SIGTERM)

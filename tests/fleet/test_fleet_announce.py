@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from natshelp import Cluster
+from natshelp import Cli, Cluster
 
 from sealog.audit import AuditLog, SigningKey, announce_session, announcement_file
 from sealog.audit._policy import parse_control_policy
@@ -53,7 +53,11 @@ class Keeps:
 
 
 def test_session_dropped_before_the_relay_is_missing_from_the_stream_too(
-    nats: Cluster, tmp_path: Path, owner_key: OwnerPrivateKey, owner_files, cli
+    nats: Cluster,
+    tmp_path: Path,
+    owner_key: OwnerPrivateKey,
+    owner_files: tuple[Path, Path],
+    cli: Cli,
 ) -> None:
     keeps = Keeps(tmp_path, owner_key)
     first, dropped, last = (keeps.start("k1") for _ in range(3))

@@ -93,7 +93,9 @@ class Keep:
         return [json.loads(line) for line in self.out.getvalue().splitlines()]
 
 
-def test_keep_waits_until_its_bundle_arrives_then_seals_it(tmp_path, owner_key) -> None:
+def test_keep_waits_until_its_bundle_arrives_then_seals_it(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     keep = Keep(tmp_path, owner_key)
     assert keep.wait(deliver_after=5) is None
     assert keep.time.sleeps == 5  # it looked again after each pause, and went on at once
@@ -106,7 +108,9 @@ def test_keep_waits_until_its_bundle_arrives_then_seals_it(tmp_path, owner_key) 
     assert fields[0]["bundle"]["announcement"]["header_digest"] == keep.header.digest.hex()
 
 
-def test_keep_gives_up_at_the_wait_limit_and_never_starts(tmp_path, owner_key) -> None:
+def test_keep_gives_up_at_the_wait_limit_and_never_starts(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     keep = Keep(tmp_path, owner_key, wait="3s")
     assert keep.wait() == STATUS_TIMEOUT
     assert 3.0 <= keep.time.now < 3.2  # the limit, measured on the injected clock
@@ -119,21 +123,25 @@ def test_keep_gives_up_at_the_wait_limit_and_never_starts(tmp_path, owner_key) -
     assert records[0].fields["event"] == "announce.timeout"
 
 
-def test_garbage_in_the_announcement_file_is_refused(tmp_path, owner_key) -> None:
+def test_garbage_in_the_announcement_file_is_refused(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     keep = Keep(tmp_path, owner_key)
     assert keep.wait(deliver_after=1, bundle_text="{not json") == STATUS_REFUSED
     assert keep.events()[-1]["code"] == "announce.refused"
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_fifo_planted_as_the_announcement_file_does_not_hang_the_keep(tmp_path, owner_key) -> None:
+def test_fifo_planted_as_the_announcement_file_does_not_hang_the_keep(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     keep = Keep(tmp_path, owner_key, wait="1s")
     os.mkfifo(announcement_file(keep.folder, keep.header.session_hex))
     assert keep.wait() == STATUS_TIMEOUT
 
 
 def test_order_follower_leaves_announcement_bundles_in_the_control_folder_alone(
-    tmp_path, owner_key
+    tmp_path: Path, owner_key: OwnerPrivateKey
 ) -> None:
     """Both share the folder: a bundle for the Keep's start is never taken for an order."""
     keep = Keep(tmp_path, owner_key)

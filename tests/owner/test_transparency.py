@@ -8,12 +8,14 @@ from sealog.audit import AuditLog, SigningKey, announce_session
 from sealog.host import Store
 from sealog.keep._session import SealedSession
 from sealog.owner import check_transparency
-from sealog.seal import LaunchConfig, OwnerPrivateKey, generate_owner_key
+from sealog.seal import Header, LaunchConfig, OwnerPrivateKey, generate_owner_key
 from sealog.seal._writer import start_session
 from streams import none_evidence, plain_profile
 
 
-def _session(store: Path, owner: OwnerPrivateKey, keep: str, created: float | None = None):
+def _session(
+    store: Path, owner: OwnerPrivateKey, keep: str, created: float | None = None
+) -> Header:
     launch = LaunchConfig("test", "production", b"\x11" * 32, owner.public_key.key_id)
     header, sealer = start_session(
         owner.public_key, launch, none_evidence, keep_id=keep, now=created
@@ -25,7 +27,7 @@ def _session(store: Path, owner: OwnerPrivateKey, keep: str, created: float | No
 
 
 def test_forged_header_that_no_log_entry_can_carry_is_unannounced_not_a_crash(
-    tmp_path, owner_key
+    tmp_path: Path, owner_key: OwnerPrivateKey
 ) -> None:
     """A host forges a session whose start time lies beyond any date: reported, no traceback.
     (A Keep id with line ends or escapes no longer parses as a header at all.)"""
@@ -40,7 +42,7 @@ def test_forged_header_that_no_log_entry_can_carry_is_unannounced_not_a_crash(
 
 
 def test_other_owners_announcements_in_a_shared_log_are_not_ours_to_miss(
-    tmp_path, owner_key
+    tmp_path: Path, owner_key: OwnerPrivateKey
 ) -> None:
     store = tmp_path / "store"
     mine = _session(store, owner_key, "k1")
