@@ -14,11 +14,12 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from clihelp import SEALOG, fast_profile, host_events, sealog, sealog_subprocess
 
 
-def records(store: Path, key: Path) -> list[dict]:
+def records(store: Path, key: Path) -> list[dict[str, Any]]:
     done = sealog("read", store, "--key", key, "--json")
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
@@ -55,7 +56,7 @@ if __name__ == "__main__":
 
 
 def test_records_from_every_kind_of_child_arrive_exactly_once_with_their_levels(
-    tmp_path, owner
+    tmp_path: Path, owner: tuple[Path, Path]
 ) -> None:
     key, pub = owner
     script = tmp_path / "kids.py"
@@ -81,7 +82,9 @@ def test_records_from_every_kind_of_child_arrive_exactly_once_with_their_levels(
     assert not [r for r in got if r["logger"] == "stderr"]  # nothing fell back to plain text
 
 
-def test_python_started_as_script_or_through_env_gets_the_handler(tmp_path, owner) -> None:
+def test_python_started_as_script_or_through_env_gets_the_handler(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     app = tmp_path / "app.py"
     app.write_text(
@@ -99,7 +102,7 @@ def test_python_started_as_script_or_through_env_gets_the_handler(tmp_path, owne
     assert got == {"started as script": "WARNING", "started as env": "WARNING"}
 
 
-def test_stdin_is_passed_through_to_the_workload(tmp_path, owner) -> None:
+def test_stdin_is_passed_through_to_the_workload(tmp_path: Path, owner: tuple[Path, Path]) -> None:
     key, pub = owner
     done = sealog_subprocess(  # the workload reads the real standard input of `sealog run`
         "run", "--owner", pub, "--profile", "testing", "--store", tmp_path / "st", "--", "cat",
@@ -120,7 +123,9 @@ def _start(tmp_path: Path, pub: Path, *cmd: str) -> subprocess.Popen[str]:
     )
 
 
-def test_sigterm_as_soon_as_the_session_starts_leaves_an_intact_session(tmp_path, owner) -> None:
+def test_sigterm_as_soon_as_the_session_starts_leaves_an_intact_session(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     """The host stops the Keep at its first event: the session still ends closed and intact,
     and the host is told how it ended."""
     key, pub = owner
@@ -136,7 +141,9 @@ def test_sigterm_as_soon_as_the_session_starts_leaves_an_intact_session(tmp_path
     intact(tmp_path / "st", key)
 
 
-def test_sigterm_stops_the_whole_process_group_of_the_workload(tmp_path, owner) -> None:
+def test_sigterm_stops_the_whole_process_group_of_the_workload(
+    tmp_path: Path, owner: tuple[Path, Path]
+) -> None:
     key, pub = owner
     pidfile = tmp_path / "bg.pid"
     script = textwrap.dedent(

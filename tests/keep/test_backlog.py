@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sealog.keep._session import SealedSession
 from sealog.owner import read_store, verify_store
 from sealog.profile import Overflow, Profile
 from sealog.profile._model import Destination
+from sealog.seal import Row
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
@@ -84,7 +86,9 @@ def numbers(records: list[Record]) -> list[int]:
     return [int(r.message.split()[2]) for r in records if r.source == "workload"]
 
 
-def test_burst_keeps_its_first_records_and_names_every_dropped_one(keep) -> None:
+def test_burst_keeps_its_first_records_and_names_every_dropped_one(
+    keep: Callable[..., Keep],
+) -> None:
     """Rows are admitted one by one: a burst beyond the backlog keeps its head, never loses a
     whole batch while the backlog is empty, and the drop note names exactly what is missing."""
     k = keep()
@@ -103,7 +107,7 @@ def test_burst_keeps_its_first_records_and_names_every_dropped_one(keep) -> None
     assert closing.fields["dropped"] == len(missing) == 2000 - len(kept)
 
 
-def test_burst_that_fits_the_backlog_loses_nothing(keep) -> None:
+def test_burst_that_fits_the_backlog_loses_nothing(keep: Callable[..., Keep]) -> None:
     k = keep(max_backlog=1 << 20)
     burst(k, 5000)
     k.session.tick()
@@ -113,7 +117,7 @@ def test_burst_that_fits_the_backlog_loses_nothing(keep) -> None:
     assert records[-1].fields["dropped"] == 0
 
 
-def test_errors_are_admitted_past_the_bound_that_drops_chatter(keep) -> None:
+def test_errors_are_admitted_past_the_bound_that_drops_chatter(keep: Callable[..., Keep]) -> None:
     k = keep()
     burst(k, 1000)
     k.log.error("the error that explains the burst")
@@ -123,7 +127,7 @@ def test_errors_are_admitted_past_the_bound_that_drops_chatter(keep) -> None:
     assert records[-1].fields["dropped"] > 0
 
 
-def test_drops_in_two_bursts_are_named_as_two_ranges(keep) -> None:
+def test_drops_in_two_bursts_are_named_as_two_ranges(keep: Callable[..., Keep]) -> None:
     k = keep()
     burst(k, 800)
     k.session.tick()
@@ -142,8 +146,8 @@ def test_drops_in_two_bursts_are_named_as_two_ranges(keep) -> None:
 
 def test_backlog_counts_each_row_once_whatever_its_fate() -> None:
     backlog = Backlog(320, compress=False)
-    row = [0.0, 20, "workload", "app", "x" * 100, None, None, None]
-    fates = [backlog.admit(list(row)) for _ in range(5)]
+    row = Row(0.0, 20, "workload", "app", "x" * 100, None, None, None)
+    fates = [backlog.admit(row) for _ in range(5)]
     assert fates == [True, True, False, False, False]
     assert backlog.next_number == 5
     assert backlog.dropped == 3
@@ -158,7 +162,7 @@ def test_backlog_counts_each_row_once_whatever_its_fate() -> None:
 
 @pytest.mark.parametrize("logged", [0, 50, 3000])
 def test_frame_count_depends_on_ticks_and_padding_rule_not_on_what_was_logged(
-    keep, logged: int
+    keep: Callable[..., Keep], logged: int
 ) -> None:
     """The host counts frames: a quiet and a busy session of the same length look alike."""
     k = keep(max_backlog=1 << 20, pad_multiple=16)
@@ -173,7 +177,9 @@ def test_frame_count_depends_on_ticks_and_padding_rule_not_on_what_was_logged(
         assert k.session.frames == 16
 
 
-def test_every_frame_of_a_session_under_cover_traffic_has_the_same_size(keep) -> None:
+def test_every_frame_of_a_session_under_cover_traffic_has_the_same_size(
+    keep: Callable[..., Keep],
+) -> None:
     k = keep(max_backlog=1 << 20, pad_multiple=8)
     burst(k, 700)
     for _ in range(3):
@@ -205,7 +211,9 @@ def test_rate_ladder_moves_one_rung_per_hold(current: int, pending: int, expecte
     assert next_level((1, 4, 16), current, pending, hold=10) == expected
 
 
-def test_step_policy_raises_the_rate_only_at_the_end_of_a_hold_and_comes_back(keep) -> None:
+def test_step_policy_raises_the_rate_only_at_the_end_of_a_hold_and_comes_back(
+    keep: Callable[..., Keep],
+) -> None:
     k = keep(
         max_backlog=1 << 20,
         overflow=Overflow.STEP,
@@ -237,7 +245,8 @@ def test_a_row_that_cannot_be_shaped_is_reported_and_the_stream_goes_on(
         owner=Destination(min_level=10, redact_patterns=(__import__("re").compile("x"),)),
     )
     k = Keep(tmp_path, owner_key, profile)
-    k.session.submit([0.0, 30, "workload", "app", 12345, None, None, None])
+    # A message that is not text, on purpose: what a buggy runtime might hand over.
+    k.session.submit([0.0, 30, "workload", "app", 12345, None, None, None])  # type: ignore[arg-type]
     k.log.warning("after the bad row")
     k.session.tick()
     k.session.close()
@@ -246,7 +255,9 @@ def test_a_row_that_cannot_be_shaped_is_reported_and_the_stream_goes_on(
     assert any(r.message == "after the bad row" for r in records)
 
 
-def test_a_failing_step_of_the_sealer_threads_is_sealed_and_they_go_on(keep) -> None:
+def test_a_failing_step_of_the_sealer_threads_is_sealed_and_they_go_on(
+    keep: Callable[..., Keep],
+) -> None:
     """Whatever a background step raises (a bad encoding, a failing write), the thread seals a
     runtime error record and keeps going: cover traffic never stops."""
     k = keep()

@@ -13,9 +13,10 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sealog.host import Store
-from sealog.keep._runtime import run_workload
+from sealog.keep._runtime import RunResult, run_workload
 from sealog.owner import verify_store
 from sealog.profile import builtin_profile
 from sealog.seal import OwnerPrivateKey
@@ -23,7 +24,9 @@ from sealog.seal._writer import start_profile_session
 from streams import none_evidence
 
 
-def _run(tmp_path: Path, key: OwnerPrivateKey, cmd: list[str], **kw: object) -> tuple:
+def _run(
+    tmp_path: Path, key: OwnerPrivateKey, cmd: list[str], **kw: object
+) -> tuple[RunResult, list[dict[str, Any]], Path]:
     profile = builtin_profile("testing")
     store = Store.create(tmp_path / "store")
     host = io.StringIO()
