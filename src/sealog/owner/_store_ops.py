@@ -113,7 +113,7 @@ def verify_store(
         if require is not None and verdict.ok and verdict.header is not None:
             from sealog.attest import appraise  # noqa: PLC0415 - only when asked to appraise
 
-            appraisal = appraise(verdict.header, require)  # type: ignore[arg-type]
+            appraisal = appraise(verdict.header, require)
             if not appraisal.ok:
                 verdict = replace(verdict, status="attestation-failed", message=appraisal.summary())
             else:

@@ -330,5 +330,5 @@ class StoreModel:
             (verdict,) = verify_store(self.store, self._key, sid)
         appraisal = None
         if verdict.header is not None:
-            appraisal = appraise(verdict.header, self._policy)  # type: ignore[arg-type]
+            appraisal = appraise(verdict.header, self._policy)
         return SessionData.build(verdict, appraisal, tuple(records), tuple(profiles), size)
