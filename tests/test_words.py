@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sealog._words import plural
-from sealog.owner import verify_store
+from sealog.owner import OwnerPrivateKey, verify_store
+from streams import SessionMaker
 
 
 @pytest.mark.parametrize(
@@ -20,7 +21,9 @@ def test_an_irregular_plural_is_given() -> None:
     assert plural(1, "entry", "entries") == "1 entry"
 
 
-def test_a_one_frame_session_is_told_in_the_singular(make_session, owner_key) -> None:
+def test_a_one_frame_session_is_told_in_the_singular(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, _ = make_session(records=0, frames_every=1)
     (verdict,) = verify_store(store, owner_key)
     assert verdict.message.startswith("intact and closed: 1 frame, 1 record;")

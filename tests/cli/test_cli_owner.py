@@ -216,7 +216,7 @@ def test_read_without_json_prints_readable_lines(sessions: tuple[Path, Path, lis
 
 
 def test_read_follow_waits_for_the_store_and_picks_up_a_restarted_keep_until_interrupted(
-    tmp_path: Path, owner
+    tmp_path: Path, owner: tuple[Path, Path]
 ) -> None:
     key, pub = owner
     store = tmp_path / "store"
@@ -251,12 +251,13 @@ def test_read_follow_waits_for_the_store_and_picks_up_a_restarted_keep_until_int
         text=True,
     )
     assert reader.stdout is not None
+    out = reader.stdout
     writers = [keep("one")]
 
-    def until(message: str) -> list[dict]:
-        seen = []
+    def until(message: str) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
         while not seen or seen[-1]["message"] != message:
-            line = reader.stdout.readline()
+            line = out.readline()
             assert line, "follow ended on its own"
             seen.append(json.loads(line))
         return seen

@@ -67,7 +67,9 @@ def messages(result: Result) -> list[str]:
     return [json.loads(line)["message"] for line in result.stdout.splitlines()]
 
 
-def test_sessions_of_several_keeps_are_merged_by_time_with_keep_and_session(fleet) -> None:
+def test_sessions_of_several_keeps_are_merged_by_time_with_keep_and_session(
+    fleet: tuple[Path, Path],
+) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--source", "workload")
     assert done.exit_code == 0, done.stderr
@@ -94,7 +96,7 @@ def test_sessions_of_several_keeps_are_merged_by_time_with_keep_and_session(flee
     assert rows[3]["exception"]["type"] == "KeyError"
 
 
-def test_no_merge_prints_the_sessions_one_after_the_other(fleet) -> None:
+def test_no_merge_prints_the_sessions_one_after_the_other(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--source", "workload", "--no-merge")
     assert done.exit_code == 0, done.stderr
@@ -107,7 +109,9 @@ def test_no_merge_prints_the_sessions_one_after_the_other(fleet) -> None:
         assert times == sorted(times)
 
 
-def test_text_output_has_keep_and_session_columns_and_the_traceback(fleet) -> None:
+def test_text_output_has_keep_and_session_columns_and_the_traceback(
+    fleet: tuple[Path, Path],
+) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--source", "workload")
     assert done.exit_code == 0, done.stderr
@@ -134,21 +138,23 @@ def test_text_output_has_keep_and_session_columns_and_the_traceback(fleet) -> No
         ("critical", ["giving up"]),
     ],
 )
-def test_level_names_in_any_case_and_their_aliases_select(fleet, level, expected) -> None:
+def test_level_names_in_any_case_and_their_aliases_select(
+    fleet: tuple[Path, Path], level: str, expected: list[str]
+) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--level", level)
     assert done.exit_code == 0, done.stderr
     assert messages(done) == expected
 
 
-def test_since_and_until_take_iso_times_and_keep_the_window(fleet) -> None:
+def test_since_and_until_take_iso_times_and_keep_the_window(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--since", iso(2), "--until", iso(5))
     assert done.exit_code == 0, done.stderr
     assert messages(done) == ["db connected", "payment failed", "slow query"]
 
 
-def test_since_a_relative_time_leaves_out_old_records(fleet) -> None:
+def test_since_a_relative_time_leaves_out_old_records(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--since", "10m")
     assert done.exit_code == 0, done.stderr
@@ -156,14 +162,14 @@ def test_since_a_relative_time_leaves_out_old_records(fleet) -> None:
     assert set(messages(done)) == {"session closed"}
 
 
-def test_logger_selects_a_logger_and_its_children_only(fleet) -> None:
+def test_logger_selects_a_logger_and_its_children_only(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, "--json", "--logger", "app.db", "--logger", "svc")
     assert done.exit_code == 0, done.stderr
     assert messages(done) == ["beta starting", "db connected", "payment failed", "slow query"]
 
 
-def test_grep_searches_messages_and_tracebacks(fleet) -> None:
+def test_grep_searches_messages_and_tracebacks(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     by_message = cli("read", store, "--key", key, "--json", "--grep", "start(ing|ed)")
     assert messages(by_message) == ["alpha starting", "beta starting", "alpha restarted"]
@@ -171,7 +177,7 @@ def test_grep_searches_messages_and_tracebacks(fleet) -> None:
     assert messages(in_traceback) == ["payment failed"]
 
 
-def test_source_and_keep_select(fleet) -> None:
+def test_source_and_keep_select(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     runtime = cli("read", store, "--key", key, "--json", "--source", "runtime")
     assert messages(runtime) == ["runtime note"]
@@ -193,7 +199,9 @@ def test_source_and_keep_select(fleet) -> None:
         ("--grep", "(unclosed", "not a regular expression"),
     ],
 )
-def test_a_selection_that_does_not_parse_is_one_line_and_exit_2(fleet, option, value, says):
+def test_a_selection_that_does_not_parse_is_one_line_and_exit_2(
+    fleet: tuple[Path, Path], option: str, value: str, says: str
+) -> None:
     store, key = fleet
     done = cli("read", store, "--key", key, option, value)
     assert done.exit_code == 2
@@ -202,7 +210,7 @@ def test_a_selection_that_does_not_parse_is_one_line_and_exit_2(fleet, option, v
     assert says in line
 
 
-def test_the_key_can_come_from_the_environment(fleet) -> None:
+def test_the_key_can_come_from_the_environment(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("read", store, "--json", "--level", "fatal", env={"SEALOG_KEY": str(key)})
     assert done.exit_code == 0, done.stderr
@@ -267,7 +275,9 @@ def test_an_open_session_does_not_hide_a_failed_one(tmp_path: Path) -> None:
 # -- host-view ---------------------------------------------------------------------------------
 
 
-def test_host_view_piped_keeps_the_whole_profile_digest_and_json_is_one_line_each(fleet):
+def test_host_view_piped_keeps_the_whole_profile_digest_and_json_is_one_line_each(
+    fleet: tuple[Path, Path],
+) -> None:
     store, _ = fleet
     text = cli("host-view", store)
     assert text.exit_code == 0
@@ -325,7 +335,7 @@ def test_diff_prints_at_most_max_differences_and_a_summary_of_counts(tmp_path: P
     assert {r["only"] for r in rest} == {"b"}
 
 
-def test_verify_piped_prints_verdicts_only(fleet) -> None:
+def test_verify_piped_prints_verdicts_only(fleet: tuple[Path, Path]) -> None:
     store, key = fleet
     done = cli("verify", store, "--key", key)
     assert done.exit_code == 0

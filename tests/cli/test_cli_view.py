@@ -16,6 +16,7 @@ from clihelp import SEALOG
 
 from sealog.cli import main
 from sealog.seal._keys import OwnerPrivateKey, write_key_pair
+from streams import SessionMaker
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def fetch(url: str) -> tuple[int, str]:
 
 
 def test_view_prints_a_token_url_on_localhost_and_serves_only_with_it(
-    make_session, key_file: Path
+    make_session: SessionMaker, key_file: Path
 ) -> None:
     store, sid = make_session(records=12)
     proc = subprocess.Popen(
@@ -79,7 +80,12 @@ def test_view_prints_a_token_url_on_localhost_and_serves_only_with_it(
     ],
 )
 def test_view_with_bad_input_is_one_line_and_exit_2(
-    tmp_path: Path, make_session, key_file: Path, problem: str, expected: str, capsys
+    tmp_path: Path,
+    make_session: SessionMaker,
+    key_file: Path,
+    problem: str,
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     store, _ = make_session(records=2)
     if problem == "missing store":
@@ -105,7 +111,9 @@ def test_view_with_bad_input_is_one_line_and_exit_2(
     assert expected in lines[0]
 
 
-def test_view_without_its_extra_says_how_to_get_it(make_session, key_file: Path) -> None:
+def test_view_without_its_extra_says_how_to_get_it(
+    make_session: SessionMaker, key_file: Path
+) -> None:
     store, _ = make_session(records=2)
     code = (
         "import sys; sys.modules['starlette'] = None\n"

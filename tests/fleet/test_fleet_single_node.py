@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from clihelp import SEALOG, fast_profile
 from natshelp import Cli, Cluster, js_call, wait_for
@@ -21,9 +20,6 @@ from sealog.errors import FormatError
 from sealog.host import NatsTarget, Store, relay_store
 from sealog.owner import list_stream
 from streams import SessionMaker
-
-if TYPE_CHECKING:
-    from nats.js import JetStreamContext
 
 _LOG_AND_WAIT = """
 import logging, os, sys, time
@@ -151,19 +147,22 @@ def test_run_publishing_straight_to_nats_reads_back_intact_and_follow_sees_late_
             text=True,
         )
         assert follow.stdout is not None
+        stdout = follow.stdout
         # Bounded: a reader that never prints fails the test instead of hanging it.
-        ready, _, _ = select.select([follow.stdout], [], [], 30)
+        ready, _, _ = select.select([stdout], [], [], 30)
         assert ready, "read --follow printed nothing"
-        first = json.loads(follow.stdout.readline())
+        first = json.loads(stdout.readline())
         assert first["session"]
         go.touch()
         assert run.wait(timeout=30) == 0
         # follow goes on until interrupted: read its lines on a thread, each wait bounded
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(
-            target=lambda: [lines.put(x) for x in follow.stdout],  # type: ignore[union-attr]
-            daemon=True,
-        ).start()
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         said = []
         while "session closed" not in said:
             line = lines.get(timeout=30)
@@ -213,7 +212,7 @@ def test_existing_stream_that_would_drop_frames_is_refused(
 ) -> None:
     from nats.js import api
 
-    async def create(js: JetStreamContext) -> None:
+    async def create(js):  # type: ignore[no-untyped-def]
         await js.add_stream(
             api.StreamConfig(name="SEALOG", subjects=["sealog.SEALOG.>"], max_msgs_per_subject=5)
         )

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import urllib.request
+from pathlib import Path
 
 from clihelp import SEALOG
+from natshelp import Cli, Cluster
+
+from streams import SessionMaker
 
 
 def test_view_serves_the_sessions_a_relay_shipped_to_jetstream(
-    nats, make_session, owner_files, tmp_path, cli
+    nats: Cluster,
+    make_session: SessionMaker,
+    owner_files: tuple[Path, Path],
+    tmp_path: Path,
+    cli: Cli,
 ) -> None:
     store, sid = make_session(records=6)
     source = nats.source()

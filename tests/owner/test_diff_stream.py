@@ -90,7 +90,9 @@ def test_bad_limits_are_refused() -> None:
         diff_streams([], [], context=-2)
 
 
-def test_diff_stores_reports_verdicts_and_progress(tmp_path: Path, owner_key: OwnerPrivateKey):
+def test_diff_stores_reports_verdicts_and_progress(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
     a = tmp_path / "a"
     b = tmp_path / "b"
     write_session(a, owner_key, [at(i, f"step {i}") for i in range(12)])

@@ -78,7 +78,7 @@ def test_follow_applies_the_selection(tmp_path: Path, owner_key: OwnerPrivateKey
     assert seen == [("a", "loud")]
 
 
-def test_follow_reports_a_tampered_session_once(tmp_path: Path, owner_key: OwnerPrivateKey):
+def test_follow_reports_a_tampered_session_once(tmp_path: Path, owner_key: OwnerPrivateKey) -> None:
     store = tmp_path / "store"
     sid, _ = write_session(store, owner_key, [at(i, f"r{i}") for i in range(9)])
     path = store / f"{sid}.seal"

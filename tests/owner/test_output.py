@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -22,7 +23,7 @@ from sealog.owner import (
 )
 from sealog.seal._records import ExceptionInfo
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(st.characters(blacklist_categories=["Cs"]), max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
@@ -40,7 +41,13 @@ json_values = st.recursive(
     exception=st.none() | st.builds(ExceptionInfo, text, st.none() | text),
 )
 def test_a_json_line_holds_exactly_the_record(
-    message, logger, keep, template, fields, when, exception
+    message: str,
+    logger: str,
+    keep: str,
+    template: str | None,
+    fields: dict[str, Any],
+    when: float,
+    exception: ExceptionInfo | None,
 ) -> None:
     """Whatever a workload logged (quotes, newlines, control characters, any script), the
     hand-assembled line parses back to the record's own JSON form."""

@@ -10,12 +10,15 @@ import pytest
 
 pytest.importorskip("starlette", reason="the viewer's packages (the 'view' extra) are missing")
 
+from httpx2 import Response
 from starlette.testclient import TestClient
 from viewer_store import INJECTION, SECRET_WORD, ViewerStore
 
 from sealog.attest import AppraisalPolicy
 from sealog.owner.viewer import RecordQuery, StoreModel, create_app
 from sealog.owner.viewer._model import parse_when
+from sealog.seal import OwnerPrivateKey
+from streams import SessionMaker
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the viewer's URL token in these tests
 
@@ -30,7 +33,7 @@ def client(model: StoreModel) -> TestClient:
     return TestClient(create_app(model, TOKEN), base_url="http://127.0.0.1")
 
 
-def get(client: TestClient, path: str, **params: str):
+def get(client: TestClient, path: str, **params: str) -> Response:
     return client.get(path, params={"token": TOKEN, **params})
 
 
@@ -41,7 +44,9 @@ def rows(html: str) -> list[str]:
 
 @pytest.mark.parametrize("path", ["/", "/session/0", "/diff", "/session/0/host", "/nowhere"])
 @pytest.mark.parametrize("token", [None, "", "t0ken-for-test", TOKEN + "x"])
-def test_request_without_the_right_token_gets_403_and_no_page(client, path, token) -> None:
+def test_request_without_the_right_token_gets_403_and_no_page(
+    client: TestClient, path: str, token: str | None
+) -> None:
     params = {} if token is None else {"token": token}
     response = client.get(path, params=params)
     assert response.status_code == 403
@@ -49,14 +54,18 @@ def test_request_without_the_right_token_gets_403_and_no_page(client, path, toke
     assert "sealog view" in response.text  # says which address to open instead
 
 
-def test_request_under_another_host_name_is_refused(client, viewer_store) -> None:
+def test_request_under_another_host_name_is_refused(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     """A page reached through DNS rebinding (evil.example resolving to 127.0.0.1) gets nothing."""
     response = client.get("/", params={"token": TOKEN}, headers={"host": "evil.example"})
     assert response.status_code == 400
     assert viewer_store.incident not in response.text
 
 
-def test_sessions_page_lists_every_session_with_its_verdict_and_keep(client, viewer_store):
+def test_sessions_page_lists_every_session_with_its_verdict_and_keep(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     html = get(client, "/").text
     for sid, keep, profile in (
         (viewer_store.incident, "k1", "production"),
@@ -73,7 +82,9 @@ def test_sessions_page_lists_every_session_with_its_verdict_and_keep(client, vie
     assert "incident" in k1
 
 
-def test_every_page_renders_with_security_headers(client, viewer_store) -> None:
+def test_every_page_renders_with_security_headers(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     sid = viewer_store.incident
     for path, params in (
         ("/", {}),
@@ -91,7 +102,9 @@ def test_every_page_renders_with_security_headers(client, viewer_store) -> None:
         assert "<script" not in response.text.lower()
 
 
-def test_owner_key_never_appears_in_any_response(client, viewer_store) -> None:
+def test_owner_key_never_appears_in_any_response(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     key_text = viewer_store.key_file.read_text()
     secrets = {line.split(":")[-1].strip() for line in key_text.splitlines() if line.strip()}
     raw = viewer_store.key.raw
@@ -114,14 +127,18 @@ def test_owner_key_never_appears_in_any_response(client, viewer_store) -> None:
             assert secret not in blob
 
 
-def test_record_holding_html_is_shown_as_text(client, viewer_store) -> None:
+def test_record_holding_html_is_shown_as_text(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     html = get(client, f"/session/{viewer_store.incident}", q="pwned").text
     assert rows(html) == ["INFO"]
     assert INJECTION not in html
     assert "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;" in html
 
 
-def test_level_filter_keeps_that_level_and_above(client, viewer_store) -> None:
+def test_level_filter_keeps_that_level_and_above(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     sid = viewer_store.incident
     everything = rows(get(client, f"/session/{sid}").text)
     assert {"DEBUG", "INFO", "WARNING", "ERROR"} <= set(everything)
@@ -132,7 +149,9 @@ def test_level_filter_keeps_that_level_and_above(client, viewer_store) -> None:
     assert len(rows(get(client, f"/session/{sid}", level="debug").text)) == len(everything)
 
 
-def test_search_finds_text_in_messages_fields_and_tracebacks_ignoring_case(client, viewer_store):
+def test_search_finds_text_in_messages_fields_and_tracebacks_ignoring_case(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     sid = viewer_store.incident
     html = get(client, f"/session/{sid}", q="ACQUIRER LATENCY").text
     assert len(rows(html)) == 22
@@ -142,7 +161,9 @@ def test_search_finds_text_in_messages_fields_and_tracebacks_ignoring_case(clien
     assert rows(get(client, f"/session/{sid}", q="no such text anywhere").text) == []
 
 
-def test_time_range_selects_the_incident_window(client, viewer_store) -> None:
+def test_time_range_selects_the_incident_window(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     from datetime import UTC, datetime
 
     def at(offset: float) -> str:
@@ -170,7 +191,9 @@ def test_time_range_selects_the_incident_window(client, viewer_store) -> None:
         ("2026-11-27T09:50:10+01:00", False, "2026-11-27T08:50:10"),
     ],
 )
-def test_time_bounds_read_as_utc_and_a_minute_bound_covers_its_minute(text, end, expected):
+def test_time_bounds_read_as_utc_and_a_minute_bound_covers_its_minute(
+    text: str, end: bool, expected: str
+) -> None:
     from datetime import UTC, datetime
 
     when = parse_when(text, end=end)
@@ -179,7 +202,9 @@ def test_time_bounds_read_as_utc_and_a_minute_bound_covers_its_minute(text, end,
     assert parse_when("  ") is None
 
 
-def test_bad_filter_values_get_one_clear_message(client, viewer_store) -> None:
+def test_bad_filter_values_get_one_clear_message(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     sid = viewer_store.incident
     loud = get(client, f"/session/{sid}", level="loud")
     assert loud.status_code == 400
@@ -193,8 +218,8 @@ def test_bad_filter_values_get_one_clear_message(client, viewer_store) -> None:
 
 
 def test_profile_band_marks_the_incident_window_and_the_flight_recorder_release(
-    client, viewer_store
-):
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     html = get(client, f"/session/{viewer_store.incident}").text
     band = html[html.index('aria-label="profile timeline"') :].split("</svg>")[0]
     assert band.count('class="window"') == 1
@@ -206,14 +231,18 @@ def test_profile_band_marks_the_incident_window_and_the_flight_recorder_release(
     assert 'class="window"' not in plain
 
 
-def test_records_per_minute_plot_counts_every_selected_record(client, viewer_store) -> None:
+def test_records_per_minute_plot_counts_every_selected_record(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     html = get(client, f"/session/{viewer_store.incident}", level="warning").text
     plot = html[html.index('aria-label="records per') :].split("</svg>")[0]
     counts = [int(n) for n in re.findall(r"<title>[\d:]+: (\d+) (?:WARNING|ERROR)</title>", plot)]
     assert sum(counts) == len(rows(html))
 
 
-def test_host_page_plots_every_frame_beside_what_the_owner_reads(client, viewer_store) -> None:
+def test_host_page_plots_every_frame_beside_what_the_owner_reads(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     view = next(
         s
         for s in StoreModel(viewer_store.path, viewer_store.key).host().sessions
@@ -229,7 +258,9 @@ def test_host_page_plots_every_frame_beside_what_the_owner_reads(client, viewer_
     assert "RuntimeError" not in html.split('id="host-side"')[1]  # the host side has no text
 
 
-def test_diff_shows_where_two_sessions_first_diverge(client, viewer_store) -> None:
+def test_diff_shows_where_two_sessions_first_diverge(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     html = get(client, "/diff", a=viewer_store.incident, b=viewer_store.other).text
     assert "different" in html
     assert "First divergence at record" in html
@@ -240,14 +271,16 @@ def test_diff_shows_where_two_sessions_first_diverge(client, viewer_store) -> No
     assert "align record for record" in same
 
 
-def test_record_query_combines_its_conditions(model, viewer_store) -> None:
+def test_record_query_combines_its_conditions(model: StoreModel, viewer_store: ViewerStore) -> None:
     data = model.session(viewer_store.incident)
     chosen = RecordQuery(min_level=30, text="slow").select(data)
     assert chosen
     assert all(data.records[i].level == 30 and "slow" in data.records[i].message for i in chosen)
 
 
-def test_sealed_text_is_only_in_the_owners_pages_not_the_hosts_files(client, viewer_store):
+def test_sealed_text_is_only_in_the_owners_pages_not_the_hosts_files(
+    client: TestClient, viewer_store: ViewerStore
+) -> None:
     """The canary the workload logged reaches the owner's browser, and no host-readable file."""
     assert SECRET_WORD in get(client, f"/session/{viewer_store.incident}", q="customer").text
     for path in viewer_store.path.iterdir():
@@ -255,7 +288,7 @@ def test_sealed_text_is_only_in_the_owners_pages_not_the_hosts_files(client, vie
 
 
 def test_session_started_while_the_viewer_runs_appears_on_the_next_page(
-    make_session, owner_key
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
 ) -> None:
     store, first = make_session(records=3)
     client = TestClient(
@@ -269,7 +302,7 @@ def test_session_started_while_the_viewer_runs_appears_on_the_next_page(
     assert "truncated" in row  # still running: no closing frame yet
 
 
-def test_evidence_is_appraised_against_the_policy_given(viewer_store) -> None:
+def test_evidence_is_appraised_against_the_policy_given(viewer_store: ViewerStore) -> None:
     """An owner who requires SEV-SNP sees 'none' evidence fail, with the reason."""
     strict = StoreModel(viewer_store.path, viewer_store.key, AppraisalPolicy(require_tee="snp"))
     client = TestClient(create_app(strict, TOKEN), base_url="http://127.0.0.1")
@@ -279,7 +312,7 @@ def test_evidence_is_appraised_against_the_policy_given(viewer_store) -> None:
 
 
 def test_tampered_session_shows_its_verdict_and_only_what_authenticated(
-    make_session, owner_key
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
 ) -> None:
     store, sid = make_session(records=40, frames_every=5)
     seal = store / f"{sid}.seal"
@@ -300,7 +333,9 @@ def test_tampered_session_shows_its_verdict_and_only_what_authenticated(
     assert f"record {shown} of the test" not in html
 
 
-def test_host_written_event_with_markup_is_shown_as_text(make_session, owner_key) -> None:
+def test_host_written_event_with_markup_is_shown_as_text(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     """The host writes the events file: what it puts there is text on the page, never markup."""
     store, sid = make_session(records=3)
     events = store / f"{sid}.events.jsonl"
@@ -314,7 +349,9 @@ def test_host_written_event_with_markup_is_shown_as_text(make_session, owner_key
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_long_session_is_shown_a_page_at_a_time(make_session, owner_key) -> None:
+def test_long_session_is_shown_a_page_at_a_time(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
     store, sid = make_session(records=620, frames_every=100)
     client = TestClient(
         create_app(StoreModel(store, owner_key), TOKEN), base_url="http://127.0.0.1"
@@ -329,7 +366,7 @@ def test_long_session_is_shown_a_page_at_a_time(make_session, owner_key) -> None
     assert "← previous" in second
 
 
-def test_drops_are_the_sealed_counts(viewer_store) -> None:
+def test_drops_are_the_sealed_counts(viewer_store: ViewerStore) -> None:
     """The closing record carries the total; before it, the notes are added up."""
     from sealog.owner.viewer import SessionData
     from sealog.seal import Record

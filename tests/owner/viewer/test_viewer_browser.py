@@ -9,13 +9,12 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("playwright", reason="the viewer's browser tests need playwright (dev extra)")
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 from viewer_store import ViewerStore
 
 from sealog.owner.viewer import Viewer
@@ -63,8 +62,13 @@ def page(browser: Browser) -> Iterator[Page]:
     # No page of the viewer may ask for anything but 127.0.0.1.
     asked: list[str] = []
     opened.on("request", lambda request: asked.append(request.url))
-    dialogs: list[Any] = []
-    opened.on("dialog", lambda dialog: (dialogs.append(dialog), dialog.dismiss()))
+    dialogs: list[Dialog] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog)
+        dialog.dismiss()
+
+    opened.on("dialog", dismiss)
     yield opened
     assert all(url.startswith(("http://127.0.0.1:", "data:")) for url in asked)
     assert not dialogs  # no record's markup ran
@@ -94,7 +98,9 @@ def test_printed_url_without_its_token_shows_no_page(page: Page, viewer: Viewer)
     shot(page, "sessions")
 
 
-def test_owner_filters_a_session_by_level(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_owner_filters_a_session_by_level(
+    page: Page, viewer: Viewer, viewer_store: ViewerStore
+) -> None:
     page.goto(viewer.url)
     page.click(f"a:text('{viewer_store.incident[:12]}')")
     assert "DEBUG" in levels_shown(page)
@@ -108,7 +114,9 @@ def test_owner_filters_a_session_by_level(page: Page, viewer: Viewer, viewer_sto
     assert page.locator("#level").input_value() == "WARNING"  # the form keeps the choice
 
 
-def test_owner_searches_within_a_time_range(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_owner_searches_within_a_time_range(
+    page: Page, viewer: Viewer, viewer_store: ViewerStore
+) -> None:
     def at(offset: float) -> str:
         return datetime.fromtimestamp(viewer_store.start + offset, UTC).strftime(
             "%Y-%m-%dT%H:%M:%S"
@@ -128,7 +136,7 @@ def test_owner_searches_within_a_time_range(page: Page, viewer: Viewer, viewer_s
     assert page.locator("#count").inner_text().startswith(f"{len(messages)} of ")
 
 
-def test_owner_unfolds_a_traceback(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_owner_unfolds_a_traceback(page: Page, viewer: Viewer, viewer_store: ViewerStore) -> None:
     page.goto(viewer.url.replace("/?", f"/session/{viewer_store.incident}?") + "&level=ERROR")
     details = page.locator("details.traceback").first
     frames = details.locator("pre")
@@ -141,13 +149,17 @@ def test_owner_unfolds_a_traceback(page: Page, viewer: Viewer, viewer_store) -> 
     page.locator("#records").screenshot(path=str(SHOTS / "traceback.png"))
 
 
-def test_record_holding_markup_is_shown_not_run(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_record_holding_markup_is_shown_not_run(
+    page: Page, viewer: Viewer, viewer_store: ViewerStore
+) -> None:
     page.goto(viewer.url.replace("/?", f"/session/{viewer_store.incident}?") + "&q=pwned")
     assert page.title() != "pwned"
     assert "<script>" in page.locator("#records td.message").first.inner_text()
 
 
-def test_owner_sees_what_the_host_saw(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_owner_sees_what_the_host_saw(
+    page: Page, viewer: Viewer, viewer_store: ViewerStore
+) -> None:
     page.goto(viewer.url)
     row = page.locator("#sessions tr.session", has_text=viewer_store.padded[:12])
     row.locator("a:text('host view')").click()
@@ -163,7 +175,7 @@ def test_owner_sees_what_the_host_saw(page: Page, viewer: Viewer, viewer_store) 
     shot(page, "host", full=True)
 
 
-def test_owner_compares_two_sessions(page: Page, viewer: Viewer, viewer_store) -> None:
+def test_owner_compares_two_sessions(page: Page, viewer: Viewer, viewer_store: ViewerStore) -> None:
     page.goto(viewer.url)
     page.click("header a:text('Diff')")
     page.select_option("#diff-a", viewer_store.incident)

@@ -31,6 +31,7 @@ from sealog.audit._policy import control_policy_digest, parse_control_policy
 from sealog.host import Store
 from sealog.keep._session import SealedSession
 from sealog.profile import builtin_profile, builtin_text, profile_digest
+from sealog.seal import Row
 from sealog.seal._header import LaunchConfig
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._writer import start_session
@@ -94,19 +95,19 @@ def _row(
     source: str = "workload",
     logger: str = "payments",
     exc: Any = None,
-) -> list[Any]:
-    return [t, level, source, logger, message, None, exc, fields or {}]
+) -> Row:
+    return Row(t, level, source, logger, message, None, exc, fields or {})
 
 
-def _control(t: float, message: str, fields: dict[str, Any]) -> list[Any]:
+def _control(t: float, message: str, fields: dict[str, Any]) -> Row:
     return _row(t, 30, message, fields, source="sealog", logger="sealog.control")
 
 
-def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[list[Any]]:
+def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[Row]:
     """The records of one session, in sealing order (time order, except the flight
     recorder's records, which are sealed right after the release note that announces them)."""
-    rows: list[list[Any]] = []
-    ring: list[list[Any]] = []
+    rows: list[Row] = []
+    ring: list[Row] = []
     order_at = start + _INCIDENT_AT
     if bundle is not None:
         expires = bundle["order"]["body"]["not_after"]
@@ -168,7 +169,7 @@ def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[list[A
             )
     rows.sort(key=lambda r: r[0])
     if ring:
-        at = next(n for n, r in enumerate(rows) if r[7].get("event") == "ring.sealed")
+        at = next(n for n, r in enumerate(rows) if (r.fields or {}).get("event") == "ring.sealed")
         rows[at + 1 : at + 1] = ring
     return rows
 
@@ -212,7 +213,8 @@ class _Control:
         inclusion = OrderInclusion(
             result.leaf_index, tuple(result.inclusion_proof), result.tree_head
         )
-        return json.loads(OrderBundle(order, inclusion).to_json())
+        bundle: dict[str, Any] = json.loads(OrderBundle(order, inclusion).to_json())
+        return bundle
 
 
 def _library_session(
