@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -211,9 +212,13 @@ def latency(source: str, tmp: Path) -> dict[str, Any]:
         for line in follow.stdout:
             now = time.time()
             ready = ready or now  # the reader has caught up with what was there when it started
-            message = json.loads(line)["message"]
+            record = json.loads(line)
+            message = record["message"]
             if message.startswith("mark "):
                 seen.append((float(message.split()[2]), now))
+            elif message == "session closed" and record["source"] == "sealog":
+                break  # --follow runs until interrupted, as a person reading along would
+        follow.send_signal(signal.SIGINT)
         follow.wait(timeout=30)
     finally:
         run.wait(timeout=60)
