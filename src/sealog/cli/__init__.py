@@ -31,7 +31,7 @@ for _name, _target in {
     "audit": "sealog.cli.audit:audit",
     "approver": "sealog.cli.audit:approver",
     "order": "sealog.cli.audit:order",
-    "relay": "sealog.cli.fleet:relay",
+    "relay": "sealog.cli.relay:relay",
     "pull": "sealog.cli.fleet:pull_cmd",
     "sessions": "sealog.cli.fleet:sessions",
     "view": "sealog.cli.view:view",

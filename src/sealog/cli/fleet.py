@@ -1,4 +1,4 @@
-"""``sealog relay``, ``pull`` and ``sessions``: the fleet's commands (NATS JetStream)."""
+"""``sealog pull`` and ``sessions``: the owner's fleet commands (NATS JetStream)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rich.text import Text
 from sealog.cli._common import guarded
 from sealog.cli._source import selection_from, selection_options, store_source
 from sealog.errors import FormatError
-from sealog.host import NatsTarget, is_nats, limits_from_options, run_relay
+from sealog.host import is_nats
 from sealog.owner import (
     OwnerPrivateKey,
     printable,
@@ -22,39 +22,9 @@ from sealog.owner import (
     verify_store,
 )
 
-__all__ = ["pull_cmd", "relay", "sessions"]
+__all__ = ["pull_cmd", "sessions"]
 
 _PATH = click.Path(path_type=Path)
-
-
-@click.command()
-@click.argument("store", type=_PATH)
-@click.option("--to", "to", required=True, help="nats://HOST:PORT[,HOST:PORT...][/STREAM]")
-@click.option("--max-age", help="Stream retention by age when created: 30d (default), 0 = none.")
-@click.option("--max-bytes", help="Stream size limit when created: 10GiB; -1 (default) = none.")
-@click.option("--replicas", type=click.IntRange(1, 5), help="Copies in a cluster (default 1).")
-@click.option("--window", type=click.IntRange(1, 4000), default=256, show_default=True,
-              help="Messages published but not yet acknowledged, at most.")
-@click.option("--once", is_flag=True, help="Ship what the store holds now, then exit.")
-@guarded
-def relay(
-    store: Path,
-    to: str,
-    max_age: str | None,
-    max_bytes: str | None,
-    replicas: int | None,
-    window: int,
-    once: bool,
-) -> None:
-    """Ship a store folder's sealed sessions to NATS JetStream (host side).
-
-    Tails every session (header, frames, host events) and publishes each entry once; resumes
-    from what the stream holds. Progress goes to stderr as JSON lines. SIGINT/SIGTERM end it
-    after the published messages are acknowledged.
-    """
-    target = NatsTarget.parse(to)
-    limits = limits_from_options(max_age, max_bytes, replicas)
-    run_relay(store, target, limits, once=once, window=window)
 
 
 @click.command("pull")
