@@ -18,15 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import heapq
 import os
-import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +33,7 @@ from sealog.errors import FormatError
 from sealog.host._nats import NatsTarget, connect, is_nats, keep_token, parse_msg_id
 from sealog.host._store import Store
 from sealog.owner._reader import SessionReader
+from sealog.owner._select import parse_time
 from sealog.owner._store_ops import readers
 from sealog.seal._container import MAGIC, encode_entry
 from sealog.seal._keys import OwnerPrivateKey
@@ -52,29 +50,16 @@ __all__ = [
     "read_merged",
 ]
 
-_RELATIVE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*([smhd])$")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_when(text: str, now: float | None = None) -> float:
     """A point in time: ISO 8601 (``2026-11-27T10:00:00Z``; no zone means UTC) or an age
-    (``90s``, ``15m``, ``2h``, ``7d`` before ``now``).
+    (``90s``, ``15m``, ``2h``, ``7d`` before ``now``): the same forms as ``read --since``.
 
     Raises:
         FormatError: neither form.
     """
-    m = _RELATIVE.match(text.strip())
-    if m:
-        return (time.time() if now is None else now) - float(m.group(1)) * _UNITS[m.group(2)]
-    try:
-        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise FormatError(
-            f"{text!r}: expected a time (2026-11-27T10:00:00Z) or an age (15m, 2h, 7d)"
-        ) from exc
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.timestamp()
+    return parse_time(text, now=now)
 
 
 @dataclass(frozen=True)
