@@ -6,6 +6,7 @@ host could, then asserts the exact verdict.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -108,6 +109,23 @@ def test_frame_spliced_from_another_session_is_named(
     assert verdicts[sid_a].status == "spliced"
     assert sid_b in verdicts[sid_a].message
     assert verdicts[sid_b].ok
+
+
+def test_splice_is_named_whichever_file_the_host_dated_first(
+    make_session: SessionMaker, owner_key: OwnerPrivateKey
+) -> None:
+    """The spliced frame sits in both files; the host sets file times, so the session that
+    holds the copy may come first in the store: the verdict must not depend on it."""
+    store, sid_a = make_session()
+    _, sid_b = make_session()
+    path_a = store / f"{sid_a}.seal"
+    parts_a = entries(path_a)
+    parts_a[3] = entries(store / f"{sid_b}.seal")[3]
+    rewrite(path_a, parts_a)
+    os.utime(path_a, (1, 1))  # the spliced session is now the oldest file in the store
+    verdicts = {v.session: v for v in verify_store(store, owner_key)}
+    assert verdicts[sid_a].status == "spliced"
+    assert sid_b in verdicts[sid_a].message
 
 
 def test_session_file_copied_under_another_name_is_caught(

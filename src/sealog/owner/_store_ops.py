@@ -36,7 +36,7 @@ class _SpliceIndex:
     def __init__(self, store: Store, sessions: list[str]) -> None:
         self._store = store
         self._sessions = sessions
-        self._index: dict[bytes, str] | None = None
+        self._index: dict[bytes, list[str]] | None = None
 
     def lookup_for(self, own: str) -> Any:
         def lookup(payload: bytes) -> str | None:
@@ -46,9 +46,12 @@ class _SpliceIndex:
                     path = self._store.seal_path(sid)
                     for n, item in enumerate(iter_file_entries(path)):
                         if isinstance(item, Entry) and n > 0:
-                            self._index.setdefault(hashlib.sha256(item.payload).digest(), sid)
-            found = self._index.get(hashlib.sha256(payload).digest())
-            return found if found != own else None
+                            digest = hashlib.sha256(item.payload).digest()
+                            self._index.setdefault(digest, []).append(sid)
+            # A spliced frame sits in both sessions: name the other one, whichever session's
+            # file happens to come first in the store (file times are the host's to set).
+            holders = self._index.get(hashlib.sha256(payload).digest(), [])
+            return next((sid for sid in holders if sid != own), None)
 
         return lookup
 
