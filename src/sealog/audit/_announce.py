@@ -33,9 +33,15 @@ from typing import Any
 from sealog._files import atomic_write, read_bytes
 from sealog._strict import canonical_json, strict_json
 from sealog.audit._inclusion import check_included
-from sealog.audit._log import AuditLog, SignedTreeHead
+from sealog.audit._log import AuditLog
 from sealog.audit._merkle import leaf_hash
-from sealog.audit._orders import OrderInclusion, _fields, _typed, _unb64, format_time
+from sealog.audit._orders import (
+    OrderInclusion,
+    _fields,
+    _typed,
+    bundle_inclusion,
+    format_time,
+)
 from sealog.audit._policy import ControlPolicy, format_duration
 from sealog.errors import FormatError, PolicyError
 from sealog.seal import Header, check_keep_id
@@ -246,21 +252,9 @@ class AnnouncementBundle:
             "bundle",
             source,
         )
-        if top["format"] != _BUNDLE_FORMAT:
-            raise FormatError(
-                f"{source}: format: expected {_BUNDLE_FORMAT!r}, got {top['format']!r}"
-            )
-        index = _typed(top, "leaf_index", int, "bundle", source)
-        if index < 0:
-            raise FormatError(f"{source}: bundle.leaf_index: expected >= 0, got {index}")
-        proof = []
-        for i, item in enumerate(_typed(top, "inclusion_proof", list, "bundle", source)):
-            if not isinstance(item, str):
-                raise FormatError(f"{source}: inclusion_proof[{i}]: expected a base64 string")
-            proof.append(_unb64(item, f"inclusion_proof[{i}]", source))
+        inclusion = bundle_inclusion(top, _BUNDLE_FORMAT, source)
         announcement = SessionAnnouncement.from_dict(top["announcement"], source=source)
-        sth = SignedTreeHead.from_dict(top["tree_head"], source=f"{source}: tree_head")
-        return cls(announcement, OrderInclusion(index, tuple(proof), sth))
+        return cls(announcement, inclusion)
 
     @classmethod
     def from_json(

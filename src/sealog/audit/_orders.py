@@ -411,21 +411,8 @@ class OrderBundle:
             "bundle",
             source,
         )
-        if top["format"] != _BUNDLE_FORMAT:
-            raise FormatError(
-                f"{source}: format: expected {_BUNDLE_FORMAT!r}, got {top['format']!r}"
-            )
-        index = _typed(top, "leaf_index", int, "bundle", source)
-        if index < 0:
-            raise FormatError(f"{source}: bundle.leaf_index: expected >= 0, got {index}")
-        proof = []
-        for i, item in enumerate(_typed(top, "inclusion_proof", list, "bundle", source)):
-            if not isinstance(item, str):
-                raise FormatError(f"{source}: inclusion_proof[{i}]: expected a base64 string")
-            proof.append(_unb64(item, f"inclusion_proof[{i}]", source))
-        order = ChangeOrder.from_dict(top["order"], source=source)
-        sth = SignedTreeHead.from_dict(top["tree_head"], source=f"{source}: tree_head")
-        return cls(order, OrderInclusion(index, tuple(proof), sth))
+        inclusion = bundle_inclusion(top, _BUNDLE_FORMAT, source)
+        return cls(ChangeOrder.from_dict(top["order"], source=source), inclusion)
 
     @classmethod
     def load(cls, path: Path) -> OrderBundle:
@@ -620,3 +607,25 @@ def _wrap(source: str, build: Callable[..., _T], *args: Any) -> _T:
 
 def _json(text: str | bytes, source: str) -> Any:
     return strict_json(text, source)
+
+
+def bundle_inclusion(top: dict[str, Any], expected_format: str, source: str) -> OrderInclusion:
+    """The format check and the proof of inclusion every bundle carries (orders and session
+    announcements alike): ``format``, ``leaf_index``, ``inclusion_proof``, ``tree_head``.
+
+    Raises:
+        FormatError: a wrong format, a negative index, a proof that is not base64 strings, or
+            a malformed tree head.
+    """
+    if top["format"] != expected_format:
+        raise FormatError(f"{source}: format: expected {expected_format!r}, got {top['format']!r}")
+    index = _typed(top, "leaf_index", int, "bundle", source)
+    if index < 0:
+        raise FormatError(f"{source}: bundle.leaf_index: expected >= 0, got {index}")
+    proof = []
+    for i, item in enumerate(_typed(top, "inclusion_proof", list, "bundle", source)):
+        if not isinstance(item, str):
+            raise FormatError(f"{source}: inclusion_proof[{i}]: expected a base64 string")
+        proof.append(_unb64(item, f"inclusion_proof[{i}]", source))
+    sth = SignedTreeHead.from_dict(top["tree_head"], source=f"{source}: tree_head")
+    return OrderInclusion(index, tuple(proof), sth)
