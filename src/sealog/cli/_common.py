@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -18,7 +19,13 @@ import click
 from sealog.errors import Error
 from sealog.owner import printable
 
-__all__ = ["SealogGroup", "fail", "guarded", "quiet_broken_pipe"]
+__all__ = [
+    "SealogGroup",
+    "appraisal_options",
+    "fail",
+    "guarded",
+    "quiet_broken_pipe",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -127,3 +134,31 @@ class SealogGroup(click.Group):
             click.echo("sealog: aborted", err=True)
             sys.exit(130)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def appraisal_options(func: Callable[P, R]) -> Callable[P, R]:
+    """The options that describe what a relying party requires of a session's attestation,
+    shared by ``verify`` (which fails sessions) and ``view`` (which shows the appraisal):
+    ``--require-profile``, ``--require-tee``, ``--trust-root`` and ``--allow-debug-tee``."""
+    options = [
+        click.option(
+            "--require-profile",
+            help="Require profiles at least as strict as this one (compared by digest).",
+        ),
+        click.option(
+            "--require-tee",
+            type=click.Choice(["snp", "tdx", "any"]),
+            help="Require verified evidence from this TEE.",
+        ),
+        click.option(
+            "--trust-root",
+            "trust_roots",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX). Repeatable.",
+        ),
+        click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

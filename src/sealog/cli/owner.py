@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from sealog.cli._common import guarded
+from sealog.cli._common import appraisal_options, guarded
 from sealog.cli._source import store_source
 from sealog.errors import FormatError
 from sealog.host import host_view, is_nats
@@ -247,20 +247,7 @@ def _follow(
 @_key_option
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
-@click.option("--require-profile", help="Fail sessions whose profile is looser than this one.")
-@click.option(
-    "--require-tee",
-    type=click.Choice(["snp", "tdx", "any"]),
-    help="Fail sessions without verified evidence from this TEE.",
-)
-@click.option(
-    "--trust-root",
-    "trust_roots",
-    multiple=True,
-    type=_PATH,
-    help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX). Repeatable.",
-)
-@click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
+@appraisal_options
 @click.option(
     "--allow-unattested",
     is_flag=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from sealog.attest import load_appraisal_policy
-from sealog.cli._common import fail, guarded
+from sealog.cli._common import appraisal_options, fail, guarded
 from sealog.cli._source import store_source
 from sealog.owner import OwnerPrivateKey
 
@@ -34,21 +34,7 @@ _EXTRA = frozenset({"starlette", "uvicorn", "jinja2", "markupsafe", "anyio"})
     show_default=True,
     help="Port on 127.0.0.1 (0: a free one).",
 )
-@click.option("--require-profile", help="Appraise profiles against this one (at least as strict).")
-@click.option(
-    "--require-tee",
-    type=click.Choice(["snp", "tdx", "any"]),
-    help="Appraise evidence as required to come from this TEE, verified.",
-)
-@click.option(
-    "--trust-root",
-    "trust_roots",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="PEM: an AMD ASK+ARK chain (SEV-SNP) or a root CA (TDX), for the evidence "
-    "appraisal. Repeatable.",
-)
-@click.option("--allow-debug-tee", is_flag=True, help="Accept a TEE in debug mode.")
+@appraisal_options
 @click.option(
     "--follow/--no-follow",
     default=True,
