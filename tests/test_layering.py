@@ -17,6 +17,7 @@ SHARED = {
     "sealog",
     "sealog.errors",
     "sealog._files",
+    "sealog._lazy",
     "sealog._strict",
     "sealog._display",
     "sealog._words",

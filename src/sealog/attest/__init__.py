@@ -7,8 +7,9 @@ The verifiers check real SEV-SNP reports and TDX v4 quotes up to AMD's and Intel
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sealog._lazy import lazy_getattr
 from sealog.attest._providers import (
     NONE_STATEMENT,
     PROVIDER_NAMES,
@@ -137,10 +138,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sealog.attest' has no attribute {name!r}")
-    import importlib  # noqa: PLC0415
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("sealog.attest", _LAZY)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sealog._display import printable
+from sealog._lazy import lazy_getattr
 from sealog.host import HostView, SessionView, host_view
 from sealog.owner._output import LineWriter, RecordView, TextRenderer, json_line, record_json_line
 from sealog.owner._reader import INTACT, OPEN, SessionReader, Verdict
@@ -137,10 +138,4 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sealog.owner' has no attribute {name!r}")
-    import importlib  # noqa: PLC0415
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_getattr("sealog.owner", _LAZY)
