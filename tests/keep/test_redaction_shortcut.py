@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sealog.keep._shape import REDACTED, Shaper, _required_literal
 from sealog.profile import builtin_profile
 from sealog.profile._model import Destination
+from sealog.seal._row import Row, make_row
 
 PATTERNS = builtin_profile("production").owner.redact_patterns
 FIELDS = ("password", "secret", "token", "api_key")
@@ -83,3 +84,50 @@ def test_bearer_token_with_a_dotless_i_lookalike_is_still_redacted() -> None:
     shaper = Shaper(Destination(redact_patterns=PATTERNS))
     for text in ("Authorization: Bearer abcdefgh123", "\u0130 Authorization: bEaReR abcdefgh123"):
         assert "abcdefgh123" not in shaper._text(text)
+
+
+def _row(template: str | None, message: str, fields: dict[str, object] | None) -> Row:
+    return make_row(1.0, 20, "workload", "app", message, template, None, fields)
+
+
+def test_a_template_shaped_once_is_redacted_every_time_it_comes_back() -> None:
+    """Templates and field names are shaped once and remembered: the remembered result must be
+    the redacted one, for every row, also after the memory fills up and starts afresh."""
+    shaper = Shaper(Destination(redact_patterns=PATTERNS, redact_fields=FIELDS))
+    leaky = "sent Bearer abcdefgh12345 for %s"
+    for i in range(10_000):  # more distinct templates than a shaper remembers
+        shaped = shaper.shape(_row(f"row {i} %s", f"row {i} x", None))
+        assert shaped is not None
+        assert shaped.template == f"row {i} %s"
+        shaped = shaper.shape(_row(leaky, "sent [redacted] for x", {"Token": f"t{i}", "n": i}))
+        assert shaped is not None
+        assert shaped.template == f"sent {REDACTED} for %s"
+        assert shaped.fields == {"Token": REDACTED, "n": i}
+
+
+class Path(str):
+    """A str subclass, as a workload's own types may be."""
+
+
+def test_field_values_of_every_type_are_shaped_as_before() -> None:
+    shaper = Shaper(Destination(redact_patterns=PATTERNS, redact_fields=FIELDS))
+    fields: dict[str, object] = {
+        "n": 3,
+        "ratio": 0.5,
+        "ok": True,
+        "none": None,
+        "sub": Path("Bearer abcdefgh12345"),
+        "nested": {"PASSWORD": "x", "list": ["Bearer abcdefgh12345", 7]},
+        "obj": ValueError("Bearer abcdefgh12345"),
+    }
+    shaped = shaper.shape(_row(None, "m", fields))
+    assert shaped is not None
+    assert shaped.fields == {
+        "n": 3,
+        "ratio": 0.5,
+        "ok": True,
+        "none": None,
+        "sub": REDACTED,
+        "nested": {"PASSWORD": REDACTED, "list": [REDACTED, 7]},
+        "obj": REDACTED,
+    }

@@ -93,12 +93,8 @@ class SealogHandler(logging.Handler):
             level = record.levelno
             row = None
             if level >= self._owner_min:
-                row = row_from_record(
-                    record,
-                    source=self._source,
-                    reveal_secrets=self._reveal,
-                    with_locals=self._locals,
-                )
+                # Positional: keyword passing costs a tenth of a microsecond per record here.
+                row = row_from_record(record, self._source, self._reveal, self._locals)
                 self._sink.submit(row)
             elif level >= self._ring_min:
                 self.ring.append(record)

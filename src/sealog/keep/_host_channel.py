@@ -96,6 +96,8 @@ class HostChannel:
     Args:
         stream: where lines go (``sealog run`` uses its stderr), or None.
         record: also called with each event (the store keeps what the host saw), or None.
+        record_lines: if given, called instead of ``record`` with each batch of ``keep.log``
+            lines as written (one call per batch, not one event object per line).
         session: the session id added to every event.
         clock: wall clock for the ``time`` field.
     """
@@ -105,16 +107,20 @@ class HostChannel:
         stream: TextIO | None,
         *,
         record: Callable[[dict[str, Any]], None] | None = None,
+        record_lines: Callable[[list[str]], None] | None = None,
         session: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._stream = stream
         self._record = record
+        self._record_lines = record_lines
         self.session = session
         self._clock = clock
         self._lock = threading.Lock()
-        self._pending: list[HostEvent] = []
+        #: ``keep.log`` lines waiting to be written, rendered.
+        self._pending: list[str] = []
         self._flusher: threading.Thread | None = None
+        self._session_json = f',"session":{_quote(session)}' if session else ""
 
     def emit(self, event: str, **fields: Any) -> None:
         """Write one event.
@@ -138,16 +144,10 @@ class HostChannel:
                 raise ValueError(f"host channel: unknown cause code {value!r}")
         obj = HostEvent(event=event, time=round(self._clock(), 3), **fields)
         obj.more = False
+        if event == _DEFERRED:
+            self._defer(json.dumps(obj, sort_keys=True, separators=(",", ":")))
+            return
         with self._lock:
-            if event == _DEFERRED:
-                # Rendered when written (in a batch, mostly on the flusher's thread).
-                pending = self._pending
-                pending.append(obj)
-                if len(pending) >= LOG_BATCH:
-                    self._write_pending()
-                elif len(pending) == 1:
-                    self._start_flusher()
-                return
             if self._pending:
                 self._write_pending()
             obj.line = json.dumps(obj, sort_keys=True, separators=(",", ":"))
@@ -160,14 +160,20 @@ class HostChannel:
     def log(self, level: str, logger: str, message: str) -> None:
         """Write one ``keep.log`` line: :meth:`emit` for the one free-text event, without the
         token checks that do not apply to it (a development profile calls this per record)."""
-        obj = HostEvent(event=_DEFERRED, level=level, logger=logger, message=message)
-        if self.session:
-            obj["session"] = self.session
-        obj["time"] = round(self._clock(), 3)
-        obj.more = False
+        # Rendered here, directly: ``json.dumps(event, sort_keys=True)`` for these five keys
+        # took more than the sealing of the same record.
+        level_json = _LEVELS_JSON.get(level)
+        if level_json is None:
+            level_json = _quote(level)
+        self._defer(
+            f'{{"event":"keep.log","level":{level_json},"logger":{_quote(logger)},'
+            f'"message":{_quote(message)}{self._session_json},"time":{round(self._clock(), 3)!r}}}'
+        )
+
+    def _defer(self, line: str) -> None:
         with self._lock:
             pending = self._pending
-            pending.append(obj)
+            pending.append(line)
             if len(pending) >= LOG_BATCH:
                 self._write_pending()
             elif len(pending) == 1:
@@ -182,17 +188,18 @@ class HostChannel:
     def _write_pending(self) -> None:
         """One write for the lines that wait (caller holds the lock)."""
         pending, self._pending = self._pending, []
-        for e in pending:
-            e.line = _log_line(e)
         if self._stream is not None:
-            self._stream.write("".join([e.line + "\n" for e in pending]))
+            self._stream.write("\n".join(pending) + "\n")
             self._stream.flush()
-        if self._record is not None:
-            for e in pending:
-                e.more = True
-            pending[-1].more = False
-            for e in pending:
-                self._record(e)
+        if self._record_lines is not None:
+            self._record_lines(pending)
+        elif self._record is not None:
+            last = len(pending) - 1
+            for i, line in enumerate(pending):
+                event = HostEvent(json.loads(line))
+                event.line = line
+                event.more = i < last
+                self._record(event)
 
     def _start_flusher(self) -> None:
         """Make sure a waiting line is written within :data:`LOG_DELAY` (caller holds the lock)."""
@@ -208,24 +215,8 @@ class HostChannel:
 _quote = json.encoder.encode_basestring_ascii  # what json.dumps uses for strings
 
 
-def _log_line(e: HostEvent) -> str:
-    """``json.dumps(e, sort_keys=True, separators=(",", ":"))`` for a ``keep.log`` event,
-    without the general encoder: this runs once per record under a development profile."""
-    if (
-        e.keys() != _LOG_KEYS
-        or type(e["time"]) is not float
-        or not all(type(e[k]) is str for k in _LOG_TEXT)
-    ):
-        return json.dumps(e, sort_keys=True, separators=(",", ":"))
-    return (
-        f'{{"event":"keep.log","level":{_quote(e["level"])},"logger":{_quote(e["logger"])},'
-        f'"message":{_quote(e["message"])},"session":{_quote(e["session"])},'
-        f'"time":{e["time"]!r}}}'
-    )
-
-
-_LOG_TEXT = ("level", "logger", "message", "session")
-_LOG_KEYS = {"event", "time", *_LOG_TEXT}
+#: The JSON text of the usual level names, made once.
+_LEVELS_JSON = {name: _quote(name) for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
 
 
 def _flush_later(ref: weakref.ref[HostChannel]) -> None:

@@ -112,10 +112,12 @@ class HostRules:
             )
 
 
+_LEVEL_NAMES = {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}
+
+
 def _level_name(level: int) -> str:
-    return {10: "DEBUG", 20: "INFO", 30: "WARNING", 40: "ERROR", 50: "CRITICAL"}.get(
-        level, f"Level {level}"
-    )
+    name = _LEVEL_NAMES.get(level)
+    return f"Level {level}" if name is None else name
 
 
 def _plain(row: Row) -> str:

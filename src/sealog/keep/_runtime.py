@@ -247,6 +247,7 @@ def run_workload(
     attester: Attester,
     host_stream: TextIO | None,
     record_event: Callable[[str, dict[str, Any]], None] | None = None,
+    record_event_lines: Callable[[str, list[str]], None] | None = None,
     env: dict[str, str] | None = None,
     control: ControlSetup | None = None,
     stop_grace: float = STOP_GRACE,
@@ -265,6 +266,7 @@ def run_workload(
         attester: the attestation provider's collect function.
         host_stream: where host-channel events are written.
         record_event: also called with each event (the store keeps them).
+        record_event_lines: if given, called with each batch of ``keep.log`` lines instead.
         env: the workload's environment (default: this process's).
         control: where change orders come from, or None for a Keep that takes none.
         stop_grace: seconds between forwarding a stop signal and SIGKILL.
@@ -276,6 +278,9 @@ def run_workload(
         host = HostChannel(
             host_stream,
             record=(lambda event: record_event(sid, event)) if record_event else None,
+            record_lines=(
+                (lambda lines: record_event_lines(sid, lines)) if record_event_lines else None
+            ),
             session=sid,
         )
         provider = header.evidence.provider if header.evidence else "none"

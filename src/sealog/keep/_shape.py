@@ -83,7 +83,6 @@ def _unwrap(args: Any) -> Any:
 
 def row_from_record(
     record: logging.LogRecord,
-    *,
     source: str = "workload",
     reveal_secrets: bool = False,
     with_locals: bool = False,
@@ -154,6 +153,11 @@ class RateLimit:
 
 
 _PAIR_REDACTED = r"\1" + REDACTED
+#: How many distinct templates and field names a shaper remembers before starting afresh.
+_REMEMBERED = 4096
+#: Values no rule touches: passed through as they are (exact types, so a subclass with its own
+#: text still goes through ``str`` and redaction).
+_NUMBERS = frozenset({int, float, bool, type(None)})
 
 
 def _required_literal(pattern: re.Pattern[str]) -> str | None:
@@ -224,6 +228,13 @@ class Shaper:
         # A case-sensitive search of the lowered text skips most messages several times faster
         # than the case-insensitive pattern itself.
         self._pair_names = re.compile("|".join(re.escape(n) for n in sorted(self._fields)))
+        self._plain_rows = not self._patterns and not self._fields
+        self._unlimited = not dest.rate_limit
+        # Templates and field names come from the workload's code: a handful of distinct
+        # strings, each shaped once. Messages and values are not remembered (they vary, and
+        # remembering them would keep plaintext around longer than the row itself).
+        self._templates: dict[str, str] = {}
+        self._hidden_keys: dict[Any, bool] = {}
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
@@ -253,14 +264,42 @@ class Shaper:
             value = self._pairs.sub(_PAIR_REDACTED, value)
         return value
 
+    def _template(self, template: str) -> str:
+        shaped = self._templates.get(template)
+        if shaped is None:
+            if len(self._templates) >= _REMEMBERED:
+                self._templates.clear()
+            shaped = self._templates[template] = self._text(template)
+        return shaped
+
+    def _hidden(self, key: Any) -> bool:
+        hidden = self._hidden_keys.get(key)
+        if hidden is None:
+            if len(self._hidden_keys) >= _REMEMBERED:
+                self._hidden_keys.clear()
+            hidden = self._hidden_keys[key] = str(key).lower() in self._fields
+        return hidden
+
     def _value(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is str:
+            return self._text(value)
+        if kind in _NUMBERS:
+            return value
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                if self._hidden(k):
+                    out[k] = REDACTED
+                elif type(v) is str:
+                    out[k] = self._text(v)
+                elif type(v) in _NUMBERS:
+                    out[k] = v
+                else:
+                    out[k] = self._value(v)
+            return out
         if isinstance(value, str):
             return self._text(value)
-        if isinstance(value, dict):
-            return {
-                k: (REDACTED if str(k).lower() in self._fields else self._value(v))
-                for k, v in value.items()
-            }
         if isinstance(value, list | tuple):
             return [self._value(v) for v in value]
         if value is None or isinstance(value, bool | int | float):
@@ -278,15 +317,15 @@ class Shaper:
             return row
         if row[1] < self._dest.min_level or row[2] not in self._sources:
             return None
-        if not self._limit.allow(row[0]):
+        if not self._unlimited and not self._limit.allow(row[0]):
             self.limited += 1
             return None
-        if not self._patterns and not self._fields and row[6] is None:
+        if self._plain_rows and row[6] is None:
             return row
         t, level, source, logger, message, template, exc, fields = row
         message = self._text(message)
         if template is not None:
-            template = self._text(template)
+            template = self._template(template)
         if fields:
             fields = self._value(fields)
         if exc is not None:

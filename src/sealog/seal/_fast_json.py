@@ -1,0 +1,75 @@
+"""Rows as compact JSON, fast, meaning exactly what the standard library's encoder would write.
+
+Encoding batches of rows is the largest single cost of sealing after capture itself: the
+standard library's ``json.dumps`` takes about 1.4 us per row of a typical mix, msgspec's encoder
+about a tenth of that, and for values JSON holds natively both write the same bytes. They part
+ways only on values JSON does not hold: msgspec writes a ``datetime`` as ISO 8601, a ``set`` as an
+array, ``bytes`` as base64 and a NaN as ``null``, where sealog's format has always stored
+``str(value)`` and ``NaN``. So msgspec only gets rows whose values are plain JSON (checked below, in
+the same pass order as the row's slots); any other batch goes to the standard library as before,
+and the sealed bytes mean the same either way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from sealog.seal._row import Row
+
+__all__ = ["encode_plain_rows"]
+
+_encode = msgspec.json.Encoder().encode
+_SCALARS = frozenset({str, int, bool, type(None)})
+_isfinite = math.isfinite
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` is plain JSON: text, integers, finite floats, lists and text-keyed
+    objects of those (exact types: a subclass may encode differently)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is float:
+        return _isfinite(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            kind = type(item)
+            if kind in _SCALARS or (kind is float and _isfinite(item)):
+                continue
+            if not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
+
+
+def encode_plain_rows(rows: Sequence[Row]) -> bytes | None:
+    """The rows as one compact JSON array, or None when a row holds a value that is not plain
+    JSON or text that is not valid Unicode (the caller then encodes them the standard way).
+
+    The slots other than exception and fields are plain by construction: rows are built by
+    capture from text and numbers, and rows from a workload are checked on arrival.
+    """
+    try:
+        for row in rows:
+            fields = row[7]
+            if fields is not None and not _plain(fields):
+                return None
+            exception = row[6]
+            if exception is not None and not _plain(exception):
+                return None
+            if not _isfinite(row[0]):
+                return None
+    except (TypeError, IndexError):  # not a row at all: the standard way says what it is
+        return None
+    try:
+        return _encode(rows)
+    except (UnicodeEncodeError, TypeError, ValueError, OverflowError, msgspec.EncodeError):
+        return None
