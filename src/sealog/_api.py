@@ -12,7 +12,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from sealog.audit import ControlPolicy, control_policy_digest, load_control_policy
 from sealog.errors import FormatError
 from sealog.host import Store, open_store
 from sealog.keep._handler import SealogHandler
@@ -26,6 +25,7 @@ from sealog.seal._keys import OwnerPublicKey
 from sealog.seal._writer import Attester, start_profile_session
 
 if TYPE_CHECKING:
+    from sealog.audit import ControlPolicy
     from sealog.host import NatsSink
 
 __all__ = ["RunResult", "Session", "open_session", "run_keep"]
@@ -227,7 +227,7 @@ def _start(
         store=open_store(store),
         attester=attester,
         keep_id=keep_id,
-        control_digest=control_policy_digest(control) if control is not None else b"",
+        control_digest=_control_digest(control),
     )
 
 
@@ -296,4 +296,14 @@ def _control(
     folder = Path(folder)
     if not folder.is_dir():
         raise FormatError(f"{folder}: control folder does not exist")
+    from sealog.audit import load_control_policy  # noqa: PLC0415 - only a Keep that takes orders
+
     return ControlSetup(folder, load_control_policy(Path(policy)), keep_id)
+
+
+def _control_digest(control: ControlPolicy | None) -> bytes:
+    if control is None:
+        return b""
+    from sealog.audit import control_policy_digest  # noqa: PLC0415 - as above
+
+    return control_policy_digest(control)

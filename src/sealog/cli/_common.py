@@ -17,7 +17,6 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from sealog.errors import Error
-from sealog.owner import printable
 
 __all__ = [
     "SealogGroup",
@@ -26,6 +25,15 @@ __all__ = [
     "guarded",
     "quiet_broken_pipe",
 ]
+
+
+def printable(text: str) -> str:
+    """Text as the terminal may show it (``sealog.owner.printable``), loaded on first use: only
+    errors need it, and the owner's package is not part of ``sealog run``'s start."""
+    from sealog.owner import printable as shown  # noqa: PLC0415
+
+    return shown(text)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")

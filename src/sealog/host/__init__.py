@@ -1,8 +1,8 @@
 """The host's side: the store that relays and keeps sealed sessions, what the host sees, and the
 relay that ships sessions to NATS JetStream.
 
-The relay's modules (and ``asyncio``) load on first use of their names, so a Keep writing to a
-folder does not pay for them at start.
+The relay's modules (and ``asyncio``) and the host's view load on first use of their names, so
+a Keep writing to a folder does not pay for them at start.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 from sealog.host._nats import NatsTarget, StreamLimits, is_nats, limits_from_options
 from sealog.host._open import open_store
 from sealog.host._store import SessionFile, Store
-from sealog.host._view import HostView, SessionView, host_view
 
 if TYPE_CHECKING:
     from sealog.host._relay import NatsSink, RelayStats, relay_store, run_relay
+    from sealog.host._view import HostView, SessionView, host_view
 
 __all__ = [
     "HostView",
@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 _RELAY = frozenset({"NatsSink", "RelayStats", "relay_store", "run_relay"})
+_VIEW = frozenset({"HostView", "SessionView", "host_view"})
 
 
 def __getattr__(name: str) -> Any:
@@ -42,4 +43,8 @@ def __getattr__(name: str) -> Any:
         from sealog.host import _relay  # noqa: PLC0415 - asyncio and the relay load on demand
 
         return getattr(_relay, name)
+    if name in _VIEW:
+        from sealog.host import _view  # noqa: PLC0415 - the owner's and the host's reading
+
+        return getattr(_view, name)
     raise AttributeError(f"module 'sealog.host' has no attribute {name!r}")

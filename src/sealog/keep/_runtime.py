@@ -31,13 +31,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TextIO, cast
+from typing import IO, TYPE_CHECKING, Any, TextIO, cast
 
 from sealog._words import plural
-from sealog.audit._policy import ControlPolicy, control_policy_digest
 from sealog.errors import FormatError
-from sealog.keep._announce import await_announcement
-from sealog.keep._control_channel import ControlChannel
 from sealog.keep._fingerprint import platform_fingerprint
 from sealog.keep._host_channel import HostChannel
 from sealog.keep._host_rules import HostRules
@@ -63,6 +60,12 @@ from sealog.seal._vocabulary import (
     UNCAUGHT_LOGGER,
 )
 from sealog.seal._writer import Attester
+
+if TYPE_CHECKING:
+    # The control process (change orders, session announcements) loads only for a Keep that
+    # takes orders: most runs have none, and it is a tenth of the runtime's start.
+    from sealog.audit._policy import ControlPolicy
+    from sealog.keep._control_channel import ControlChannel
 
 __all__ = ["RunResult", "is_python", "run_workload"]
 
@@ -291,6 +294,8 @@ def run_workload(
         try:
             if control is not None and control.policy.announce_sessions:
                 # Session transparency: no workload until this session is proven in the log.
+                from sealog.keep._announce import await_announcement  # noqa: PLC0415
+
                 stopped = await_announcement(header, control.folder, control.policy, sealed, host)
                 if stopped is not None:
                     return RunResult(stopped, sid, sealed.frames)
@@ -318,6 +323,8 @@ def _seal_launch(
 ) -> None:
     """The session's first records: the control policy in force."""
     if control is not None:
+        from sealog.audit._policy import control_policy_digest  # noqa: PLC0415 - see above
+
         _runtime_record(
             sealed,
             30,
@@ -480,6 +487,8 @@ def _control_channel(
 ) -> ControlChannel | None:
     if control is None:
         return None
+    from sealog.keep._control_channel import ControlChannel  # noqa: PLC0415 - see above
+
     sealed, host = relay.sealed, relay.host
     send = child.records.broadcast
 

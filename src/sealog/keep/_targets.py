@@ -12,12 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sealog._display import printable
 from sealog._files import DOCUMENT_LIMIT, read_text
-from sealog.audit._policy import ControlPolicy
 from sealog.errors import Error, FormatError, PolicyError
 from sealog.profile import Profile, builtin_names, builtin_text, parse_profile, profile_digest
+
+if TYPE_CHECKING:
+    # A type only: a Keep without a control policy never loads the control process.
+    from sealog.audit._policy import ControlPolicy
 
 __all__ = ["BoundProfile", "bind_profile", "bind_targets", "launch_text"]
 

@@ -30,6 +30,9 @@ from sealog.seal._row import Row, make_row
 __all__ = ["ExceptionInfo", "Record", "RecordDecoder", "encode_batch", "level_name"]
 
 _LEN = struct.Struct(">I")
+#: Batches of at least this many rows go through the fast encoder (``_fast_json.py``); smaller
+#: ones cost little either way.
+_FAST_ROWS = 16
 
 
 def level_name(level: int) -> str:
@@ -202,13 +205,14 @@ def encode_batch(rows: Sequence[Row]) -> bytes:
     from an undecodable file name) is written with JSON escapes, which decode back to the same
     string; a value JSON cannot hold at all (a reference cycle) is replaced by its ``repr``.
     """
-    # Imported here: the workload's interpreter imports this module but never encodes a batch,
-    # and should not pay for loading the encoder.
-    from sealog.seal._fast_json import encode_plain_rows  # noqa: PLC0415
+    if len(rows) >= _FAST_ROWS:
+        # Imported here: the workload's interpreter imports this module but never encodes a
+        # batch, and a session of a few records should not pay for loading the encoder.
+        from sealog.seal._fast_json import encode_plain_rows  # noqa: PLC0415
 
-    fast = encode_plain_rows(rows)
-    if fast is not None:
-        return _LEN.pack(len(fast)) + fast
+        fast = encode_plain_rows(rows)
+        if fast is not None:
+            return _LEN.pack(len(fast)) + fast
     try:
         body = json.dumps(rows, separators=(",", ":"), ensure_ascii=False, default=str).encode()
     except UnicodeEncodeError:
