@@ -3,7 +3,9 @@
 Importing this package needs only the standard library: it runs inside workload processes.
 """
 
-from sealog.profile._digest import canonical_bytes, canonical_dict, profile_digest
+from typing import TYPE_CHECKING
+
+from sealog._lazy import lazy_getattr
 from sealog.profile._loader import (
     builtin_names,
     builtin_profile,
@@ -26,6 +28,9 @@ from sealog.profile._model import (
     StreamSettings,
     TracebackMode,
 )
+
+if TYPE_CHECKING:
+    from sealog.profile._digest import canonical_bytes, canonical_dict, profile_digest
 
 __all__ = [
     "LADDER",
@@ -50,3 +55,12 @@ __all__ = [
     "profile_digest",
     "resolve_profile",
 ]
+
+# The digest (and hashlib) load on first use: a workload's interpreter parses its profile but
+# never digests it.
+__getattr__ = lazy_getattr(
+    "sealog.profile",
+    dict.fromkeys(
+        ("canonical_bytes", "canonical_dict", "profile_digest"), "sealog.profile._digest"
+    ),
+)
