@@ -23,7 +23,7 @@ def test_window_holds_back_the_publisher_until_the_stream_takes_messages_in_orde
     async def main() -> list[bytes]:
         nc = await nats_client.connect(servers=list(NatsTarget.parse(source).servers))
         js = nc.jetstream(timeout=1)
-        window = Window(js, limit=4, ack_timeout=0.2, emit=lambda event, **_: seen.append(event))
+        window = Window(nc, limit=4, ack_timeout=0.2, emit=lambda event, **_: seen.append(event))
         for n in range(4):
             await window.put(Outbound(f"held.s.{n}", b"%d" % n, f"m{n}"))
         fifth = asyncio.create_task(window.put(Outbound("held.s.4", b"4", "m4")))

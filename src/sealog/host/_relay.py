@@ -281,7 +281,7 @@ async def relay_store(
     try:
         js = nc.jetstream(timeout=5)
         await ensure_stream(js, target, limits or StreamLimits())
-        pub = Window(js, limit=window, emit=say)
+        pub = Window(nc, limit=window, emit=say)
         say("relay.started", stream=target.stream, store=str(store.root))
         tails: dict[str, _Tail] = {}
         reported = 0
@@ -389,7 +389,7 @@ class NatsSink:
         except BaseException:
             await nc.close()
             raise
-        return nc, Window(js, limit=window, emit=self._emit)
+        return nc, Window(nc, limit=window, emit=self._emit)
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
