@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import nats as nats_client
+import pytest
 from natshelp import Cluster
 
 from sealog.host import NatsTarget
-from sealog.host._publish import Outbound, Window
+from sealog.host._publish import DUPLICATE, FAILED, STORED, Outbound, Window, ack_status
 
 
 def test_window_holds_back_the_publisher_until_the_stream_takes_messages_in_order(
@@ -42,3 +43,52 @@ def test_window_holds_back_the_publisher_until_the_stream_takes_messages_in_orde
 
     source = nats.source()
     assert asyncio.run(main()) == [b"0", b"1", b"2", b"3", b"4"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [
+        (b'{"stream":"SEALOG","seq":12}', STORED),
+        (b'{"stream":"SEALOG","seq":12,"duplicate":true}', DUPLICATE),
+        (b'{"stream":"SEALOG","seq":12,"duplicate": true}', DUPLICATE),  # as nats-server 2.x
+        (b'{"stream":"SEALOG","seq":12,"duplicate":false}', STORED),
+        (b'{"seq":12,"stream":"SEALOG"}', STORED),  # another server's key order
+        (b'{"error":{"code":503,"err_code":10039,"description":"jetstream not enabled"}}', FAILED),
+        (b'{"stream":"SEALOG","error":{"code":400,"description":"wrong last sequence"}}', FAILED),
+        (b"", FAILED),  # the servers' "no responders" status carries no data
+        (b"not json", FAILED),
+        (b"[1, 2]", FAILED),
+    ],
+)
+def test_only_a_stored_acknowledgement_takes_a_message_out_of_the_window(
+    reply: bytes, status: int
+) -> None:
+    assert ack_status(reply) == status
+
+
+def test_messages_the_stream_already_holds_are_counted_as_duplicates_and_stored_once(
+    nats: Cluster,
+) -> None:
+    """A relay that publishes again what it published before (killed before it learned of the
+    acknowledgements) is told so by the stream; the window counts them, the stream holds one."""
+    from nats.js import api
+
+    async def main() -> tuple[tuple[int, int], tuple[int, int], int]:
+        nc = await nats_client.connect(servers=list(NatsTarget.parse(nats.source()).servers))
+        js = nc.jetstream(timeout=2)
+        await js.add_stream(api.StreamConfig(name="TWICE", subjects=["twice.>"]))
+        counts = []
+        for _ in range(2):
+            window = Window(nc, limit=8, emit=lambda *_a, **_k: None)
+            for n in range(20):
+                await window.put(Outbound("twice.s", b"%d" % n, f"m{n}"))
+            await window.drain()
+            counts.append((window.acked, window.duplicates))
+        info = await js.stream_info("TWICE")
+        await nc.close()
+        return counts[0], counts[1], info.state.messages
+
+    first, again, stored = asyncio.run(main())
+    assert first == (20, 0)
+    assert again == (20, 20)
+    assert stored == 20

@@ -57,11 +57,12 @@ def ack_status(data: bytes) -> int:
 
     An empty reply (the servers' "no responders" status) or an error is :data:`FAILED`.
     """
-    # The servers write a stored message's acknowledgement as {"stream":...,"seq":...} and an
+    # The servers write a new message's acknowledgement as {"stream":...,"seq":...} and an
     # error as {"error":...}; stream names cannot hold quotes, so the common case is read
-    # without decoding it.
-    if data.startswith(b'{"stream":') and b'"error"' not in data:
-        return DUPLICATE if b'"duplicate":true' in data else STORED
+    # without decoding it. Anything else (a duplicate, whose flag is spelled with a space by
+    # some servers) is decoded.
+    if data.startswith(b'{"stream":') and b'"error"' not in data and b'"duplicate"' not in data:
+        return STORED
     try:
         reply = json.loads(data)
     except ValueError:
