@@ -61,12 +61,20 @@ class RelayStats:
     retries: int
 
 
-async def _last_n(js: Any, target: NatsTarget, subject: str, kind: str) -> int:
+#: Questions about sessions' state in flight at once when a relay takes many sessions up (the
+#: servers queue API requests; a few dozen keep one round trip for all without flooding them).
+_ASKS = 64
+
+
+async def _last_n(
+    js: Any, target: NatsTarget, subject: str, kind: str, asks: asyncio.Semaphore
+) -> int:
     """How many of a session's frames or events the stream holds (from its last message's id)."""
     from nats.js import errors as js_errors  # noqa: PLC0415
 
     try:
-        msg = await js.get_last_msg(target.stream, subject)
+        async with asks:
+            msg = await js.get_last_msg(target.stream, subject)
     except js_errors.NotFoundError:
         return 0
     parsed = parse_msg_id((msg.headers or {}).get("Nats-Msg-Id"))
@@ -94,6 +102,8 @@ class _Tail:
         self.seal = store.seal_path(session)
         self.events = store.events_path(session)
         self.keep: str | None = None
+        self.header_in: bool | None = None  # whether the stream holds the header (once asked)
+        self.started = False  # the header entry was handled
         self.offset = 0  # bytes of the seal file handled (published, or already in the stream)
         self.index = 0  # frame entries of the file handled
         self.skip = 0  # frames the stream held when this relay took the session up
@@ -101,7 +111,9 @@ class _Tail:
         self.events_offset = 0
         self.stopped = False
 
-    async def pump(self, js: Any, target: NatsTarget, window: Window, emit: Emit) -> int:
+    async def pump(
+        self, js: Any, target: NatsTarget, window: Window, emit: Emit, asks: asyncio.Semaphore
+    ) -> int:
         """Publish what the session's files hold beyond what was handled; returns how many."""
         if self.stopped:
             return 0
@@ -112,12 +124,32 @@ class _Tail:
         sent = 0
         try:
             if size > self.offset:
-                sent += await self._pump_seal(js, target, window, emit)
-            if self.keep is not None:
+                sent += await self._pump_seal(js, target, window, emit, asks)
+            if self.started:
                 sent += await self._pump_events(target, window)
         except FileNotFoundError:
             pass  # the host removed the session's files meanwhile: what was sent stays sent
         return sent
+
+    def peek_keep(self) -> bool:
+        """Learn the session's Keep from its header entry, if the file holds it whole yet."""
+        try:
+            with open(self.seal, "rb") as fh:
+                head = fh.read(len(MAGIC) + 8)
+                if len(head) < len(MAGIC) + 8 or not head.startswith(MAGIC):
+                    return False
+                n = int.from_bytes(head[len(MAGIC) : len(MAGIC) + 4], "big")
+                if n > MAX_ENTRY:
+                    return False
+                data = head + fh.read(n)
+        except FileNotFoundError:
+            return False
+        for item in iter_entries(data):
+            if isinstance(item, Damaged):
+                return False  # left to pump(), which says so or waits for the rest
+            self.keep = _keep_of(item.payload)
+            return True
+        return False
 
     def _read(self) -> bytes:
         """The next bytes of the seal file: a chunk, or one whole entry larger than a chunk."""
@@ -131,7 +163,9 @@ class _Tail:
                     data += fh.read(head + 8 + n - len(data))
         return data
 
-    async def _pump_seal(self, js: Any, target: NatsTarget, window: Window, emit: Emit) -> int:
+    async def _pump_seal(
+        self, js: Any, target: NatsTarget, window: Window, emit: Emit, asks: asyncio.Semaphore
+    ) -> int:
         data = self._read()
         base = self.offset
         start = 0
@@ -151,10 +185,13 @@ class _Tail:
                     self._stop(emit, "entry length damaged")
                 break  # a torn entry is still being written: next time
             end = base + item.offset + 8 + len(item.payload)
-            if self.keep is None:
-                keep = self.keep = _keep_of(item.payload)
+            if not self.started:
+                self.started = True
+                keep = self.keep = self.keep or _keep_of(item.payload)
                 frames = target.subject(keep, self.session, "frame")
-                if not await self._resume(js, target, emit):
+                if self.header_in is None:  # not taken up with the others: ask now
+                    await self.resume(js, target, emit, asks)
+                if not self.header_in:
                     sent += 1
                     await window.put(
                         Outbound(
@@ -173,15 +210,18 @@ class _Tail:
             self.offset = end
         return sent
 
-    async def _resume(self, js: Any, target: NatsTarget, emit: Emit) -> bool:
-        """Learn how much of the session the stream already holds; True when the header is in."""
+    async def resume(
+        self, js: Any, target: NatsTarget, emit: Emit, asks: asyncio.Semaphore
+    ) -> None:
+        """Learn how much of the session the stream already holds (its Keep must be known)."""
         keep = self.keep or ""
-        header = target.subject(keep, self.session, "header")
-        has_header = await _last_n(js, target, header, "header")
-        self.skip = await _last_n(js, target, target.subject(keep, self.session, "frame"), "frame")
-        self.events_sent = await _last_n(
-            js, target, target.subject(keep, self.session, "event"), "event"
+        has_header, self.skip, self.events_sent = await asyncio.gather(
+            *(
+                _last_n(js, target, target.subject(keep, self.session, kind), kind, asks)
+                for kind in ("header", "frame", "event")
+            )
         )
+        self.header_in = has_header > 0
         emit(
             "relay.session",
             keep=keep,
@@ -189,7 +229,6 @@ class _Tail:
             resume_frame=self.skip,
             resume_event=self.events_sent,
         )
-        return has_header > 0
 
     async def _pump_events(self, target: NatsTarget, window: Window) -> int:
         try:
@@ -229,6 +268,18 @@ class _Tail:
     def _stop(self, emit: Emit, reason: str) -> None:
         self.stopped = True
         emit("relay.damaged", session=self.session, reason=reason)
+
+
+async def take_up(
+    tails: list[_Tail], js: Any, target: NatsTarget, emit: Emit, asks: asyncio.Semaphore
+) -> None:
+    """Ask the stream how much of each newly found session it holds, all in one round trip
+    rather than three per session (a relay started again on a full store resumes at once).
+
+    Sessions whose header is not whole yet are asked when it is.
+    """
+    ready = [tail for tail in tails if tail.peek_keep()]
+    await asyncio.gather(*(tail.resume(js, target, emit, asks) for tail in ready))
 
 
 async def relay_store(
@@ -284,14 +335,16 @@ async def relay_store(
         pub = Window(nc, limit=window, emit=say)
         say("relay.started", stream=target.stream, store=str(store.root))
         tails: dict[str, _Tail] = {}
+        asks = asyncio.Semaphore(_ASKS)
         reported = 0
         while True:
             sent = 0
-            for sid in store.sessions():
-                tail = tails.get(sid)
-                if tail is None:
-                    tail = tails[sid] = _Tail(store, sid)
-                sent += await tail.pump(js, target, pub, say)
+            sessions = store.sessions()
+            fresh = [_Tail(store, sid) for sid in sessions if sid not in tails]
+            tails.update((tail.session, tail) for tail in fresh)
+            await take_up(fresh, js, target, say, asks)
+            for sid in sessions:
+                sent += await tails[sid].pump(js, target, pub, say, asks)
             if pub.acked - reported >= 10000:
                 say("relay.progress", messages=pub.acked, bytes=pub.bytes)
                 reported = pub.acked
@@ -474,4 +527,3 @@ class _SessionSink:
     def close(self) -> None:
         """Wait until the stream has acknowledged every frame of the session."""
         self._owner.drain()
-
