@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
 import nats as nats_client
 import pytest
@@ -92,3 +94,47 @@ def test_messages_the_stream_already_holds_are_counted_as_duplicates_and_stored_
     assert first == (20, 0)
     assert again == (20, 20)
     assert stored == 20
+
+
+class _SilentServer:
+    """A connection whose first acknowledgements never come in time (they come late)."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.on_reply: Any = None
+        self.requests = 0
+
+    def new_inbox(self) -> str:
+        return "_INBOX.test"
+
+    async def subscribe(self, subject: str, cb: Any) -> object:
+        self.on_reply = cb
+        return object()
+
+    async def publish(self, subject: str, payload: bytes, reply: str, headers: Any) -> None:
+        self.replies.append(reply)
+
+    async def request(self, subject: str, payload: bytes, timeout: float, headers: Any) -> Any:
+        self.requests += 1
+        return SimpleNamespace(data=b'{"stream":"S","seq":%d}' % self.requests)
+
+
+def test_late_acknowledgements_of_a_window_published_again_are_neither_counted_nor_kept() -> None:
+    """Each message is counted once, and replies nobody waits for any more do not pile up."""
+    server = _SilentServer()
+
+    async def main() -> Window:
+        window = Window(server, limit=4, ack_timeout=0.05, emit=lambda *_a, **_k: None)
+        for n in range(3):
+            await window.put(Outbound("s", b"%d" % n, f"m{n}"))
+        await window.drain()  # no acknowledgement in time: all three published again
+        for reply in server.replies:  # the first acknowledgements arrive after all
+            await server.on_reply(SimpleNamespace(subject=reply, data=b'{"stream":"S","seq":1}'))
+        await window.put(Outbound("s", b"3", "m3"))
+        await server.on_reply(SimpleNamespace(subject=server.replies[-1], data=b'{"stream":"S"}'))
+        await window.drain()
+        return window
+
+    window = asyncio.run(main())
+    assert (window.acked, window.retries, server.requests) == (4, 1, 3)
+    assert not window._replies
