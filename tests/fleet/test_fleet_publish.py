@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,8 +12,11 @@ import nats as nats_client
 import pytest
 from natshelp import Cluster
 
-from sealog.host import NatsTarget
+from sealog.host import NatsTarget, Store
 from sealog.host._publish import DUPLICATE, FAILED, STORED, Outbound, Window, ack_status
+from sealog.seal._container import Entry, iter_entries
+from sealog.seal._header import Header
+from streams import SessionMaker
 
 
 def test_window_holds_back_the_publisher_until_the_stream_takes_messages_in_order(
@@ -138,3 +143,48 @@ def test_late_acknowledgements_of_a_window_published_again_are_neither_counted_n
     window = asyncio.run(main())
     assert (window.acked, window.retries, server.requests) == (4, 1, 3)
     assert not window._replies
+
+
+def test_frames_and_events_from_several_threads_share_the_window_without_stalls_or_retries(
+    nats: Cluster, make_session: SessionMaker
+) -> None:
+    """``sealog run --store nats://``: the sealer's frames and the runtime's events reach the
+    one window from different threads at once; with it full most of the time, each waits its
+    turn: nothing is published again, and each subject holds its messages in order."""
+    from sealog.host import NatsSink
+
+    store, sid = make_session(records=5)
+    first = next(e for e in iter_entries(Store.open(store).seal_path(sid).read_bytes()))
+    assert isinstance(first, Entry)
+    header = Header.from_bytes(first.payload)
+    target = NatsTarget.parse(nats.source())
+    seen: list[str] = []
+    sink = NatsSink(target, window=2, emit=lambda event, **_: seen.append(event))
+    frames = sink.session(header)
+
+    def write_frames() -> None:
+        for n in range(150):
+            frames.write_frame(b"frame %d" % n)
+
+    def send_events() -> None:
+        for n in range(150):
+            sink.event(sid, {"event": "keep.tick", "n": n})
+
+    threads = [threading.Thread(target=write_frames), threading.Thread(target=send_events)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    sink.close()
+    assert "relay.retry" not in seen
+
+    async def stored(kind: str) -> list[bytes]:
+        nc = await nats_client.connect(servers=list(target.servers))
+        js = nc.jetstream(timeout=2)
+        sub = await js.subscribe(target.subject(header.keep_id, sid, kind), ordered_consumer=True)
+        got = [(await sub.next_msg(timeout=2)).data for _ in range(150)]
+        await nc.close()
+        return got
+
+    assert asyncio.run(stored("frame")) == [b"frame %d" % n for n in range(150)]
+    assert [json.loads(e)["n"] for e in asyncio.run(stored("event"))] == list(range(150))

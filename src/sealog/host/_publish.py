@@ -75,6 +75,9 @@ def ack_status(data: bytes) -> int:
 class Window:
     """A pipelined JetStream publisher that never holds more than ``limit`` messages.
 
+    One caller at a time: callers on several tasks take turns (a lock around :meth:`put` and
+    :meth:`drain`), so that messages go out, and are published again, in one order.
+
     Args:
         nc: a connected ``nats.aio.client.Client``.
         limit: messages published but not yet acknowledged, at most.

@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -428,6 +429,7 @@ class NatsSink:
         # Events come from several threads: ids are handed out, and published, in one order.
         self._event_lock = threading.Lock()
         self._closed = False
+        self._turn = asyncio.Lock()
         try:
             self._nc, self._window = self._call(self._open(limits or StreamLimits(), window))
         except BaseException:
@@ -447,10 +449,16 @@ class NatsSink:
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    async def _in_turn(self, step: Awaitable[None]) -> None:
+        # Frames and events come from several threads; the window serves one caller at a time
+        # (two waiting on a full window would each take the other's acknowledgement).
+        async with self._turn:
+            await step
+
     def _put(self, subject: str, payload: bytes, mid: str) -> None:
         if self._closed:
             return
-        self._call(self._window.put(Outbound(subject, payload, mid)))
+        self._call(self._in_turn(self._window.put(Outbound(subject, payload, mid))))
 
     def session(self, header: Header) -> _SessionSink:
         """The sink of a new session: publishes its header now."""
@@ -492,7 +500,7 @@ class NatsSink:
         """Wait until every message published so far is acknowledged."""
         if self._closed:
             return
-        self._call(self._window.drain())
+        self._call(self._in_turn(self._window.drain()))
 
     def close(self) -> None:
         """Wait for every acknowledgement, then disconnect (later messages are dropped)."""
@@ -500,7 +508,7 @@ class NatsSink:
             return
         self._closed = True
         try:
-            self._call(self._window.drain())
+            self._call(self._in_turn(self._window.drain()))
             self._call(self._nc.close())
         finally:
             self._stop_loop()
