@@ -164,7 +164,7 @@ def open_session(
     return session
 
 
-def _lines_recorder(store: object, session: str) -> Callable[[list[str]], None] | None:
+def _lines_recorder(store: object, session: str) -> Callable[[str], None] | None:
     """The store's way of keeping a batch of ``keep.log`` lines in one write, if it has one."""
     append = getattr(store, "append_event_lines", None)
     if append is None:

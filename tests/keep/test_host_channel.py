@@ -9,9 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sealog
-from sealog.keep._host_channel import CAUSES, VOCABULARY, HostChannel
+from sealog.keep._host_channel import CAUSES, VOCABULARY, HostChannel, json_time
 from sealog.seal._keys import OwnerPrivateKey, write_key_pair
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "host-channel.md"
@@ -100,7 +102,7 @@ def test_a_log_line_is_the_json_of_its_event_with_sorted_keys() -> None:
 def test_log_lines_reach_the_recorder_as_written_in_order_with_other_events() -> None:
     """Batched lines and the events between them keep the host's order, in the stream and in
     what the store records (one batch call, or one event per line without a batch recorder)."""
-    batches: list[list[str]] = []
+    batches: list[str] = []
     events: list[dict[str, object]] = []
     for record_lines in (batches.append, None):
         out = io.StringIO()
@@ -116,7 +118,8 @@ def test_log_lines_reach_the_recorder_as_written_in_order_with_other_events() ->
         kinds = [json.loads(line).get("message", json.loads(line)["event"]) for line in written]
         assert kinds == ["one", "two", "keep.ready", "three"]
         if record_lines is not None:
-            batched = [line for batch in batches for line in batch]
+            assert all(batch.endswith("\n") for batch in batches)
+            batched = "".join(batches).splitlines()
             assert batched == [written[0], written[1], written[3]]
             assert [getattr(e, "line", None) for e in events] == [written[2]]
         else:
@@ -148,3 +151,13 @@ def test_the_store_keeps_exactly_the_lines_the_host_was_shown(
     assert [m for m in messages if m and m.startswith("line ")] == [
         f'line {i}: é "quoted"' for i in range(1200)
     ]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    t=st.floats(min_value=0, max_value=2e12, allow_nan=False)
+    | st.integers(min_value=0, max_value=10**13)
+    | st.floats(min_value=1.6e9, max_value=1.9e9).map(lambda x: round(x, 4) + 0.0005)
+)
+def test_an_event_time_is_written_as_json_writes_it_rounded_to_milliseconds(t: float) -> None:
+    assert json_time(t) == json.dumps(round(t, 3))

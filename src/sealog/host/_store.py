@@ -177,13 +177,14 @@ class Store:
             raise FormatError(f"{self.root}: {what} matching {session!r}")
         return matches[0]
 
-    def append_event_lines(self, session: str, lines: list[str]) -> None:
-        """Record a batch of ``keep.log`` events, each already one JSON line, in one write."""
+    def append_event_lines(self, session: str, text: str) -> None:
+        """Record a batch of ``keep.log`` events, already JSON lines (each ending in a newline),
+        in one write."""
         fh = self._events.get(session)
         if fh is None:
             fh = open(self.events_path(session), "a", encoding="utf-8")  # noqa: SIM115
             self._events[session] = fh
-        fh.write("\n".join(lines) + "\n")
+        fh.write(text)
         fh.flush()
 
     def append_event(self, session: str, event: dict[str, Any]) -> None:

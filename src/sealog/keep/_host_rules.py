@@ -61,16 +61,20 @@ class HostRules:
 
     def tell(self, row: Row, host: HostEvents) -> None:
         """Tell the host what the rules let it know of ``row``, if anything."""
-        if row.level < self.min_level or row.source not in self._sources:
+        if row[1] < self.min_level or row[2] not in self._sources:
             return
-        if self._shaper is not None:
-            shaped = self._shaper.shape(row)
+        shaper = self._shaper
+        if shaper is not None:
+            shaped = shaper.shape(row)
             if shaped is None:
-                self.held_back += self._shaper.limited
-                self._shaper.limited = 0
+                self.held_back += shaper.limited
+                shaper.limited = 0
                 return
-            self._release()
-            host.log(_level_name(shaped.level), shaped.logger, _plain(shaped))
+            if self.held_back:
+                self.flush()
+            level = _LEVEL_NAMES.get(shaped[1])
+            message = shaped[4] if shaped[6] is None else _plain(shaped)
+            host.log(f"Level {shaped[1]}" if level is None else level, shaped[3], message)
             return
         if not self._limit.allow(row.time):
             self.held_back += 1

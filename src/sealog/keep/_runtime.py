@@ -250,7 +250,7 @@ def run_workload(
     attester: Attester,
     host_stream: TextIO | None,
     record_event: Callable[[str, dict[str, Any]], None] | None = None,
-    record_event_lines: Callable[[str, list[str]], None] | None = None,
+    record_event_lines: Callable[[str, str], None] | None = None,
     env: dict[str, str] | None = None,
     control: ControlSetup | None = None,
     stop_grace: float = STOP_GRACE,

@@ -210,7 +210,9 @@ class SealedSession:
             return
         backlog = self._backlog
         shape = self._shaper.shape
+        admit = backlog.admit
         popleft = queue.popleft
+        yields = bool(self._threads)
         done = 0
         while queue:
             row = popleft()
@@ -220,9 +222,9 @@ class SealedSession:
                 backlog.note(session_note(f"a record could not be shaped: {type(exc).__name__}"))
                 continue
             if shaped is not None:
-                backlog.admit(shaped)
+                admit(shaped)
             done += 1
-            if done % 1024 == 0 and self._threads:
+            if yields and not done & 1023:
                 time.sleep(0)  # let the emitter in on time: it may be waiting for the GIL
         self._finish_pass()
 

@@ -27,6 +27,7 @@ _STANDARD = frozenset(
     logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__.keys() | {"message", "asctime"}
 )
 _BASE_ATTRS = len(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__)
+_FIRST_BASE, *_, _LAST_BASE = logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__
 
 _HIDDEN_MODULES = frozenset({"sealog.keep._trace"})
 
@@ -100,30 +101,43 @@ def row_from_record(
     if args:
         if reveal_secrets:
             args = _unwrap(args)
+        template: str | None = msg if msg.__class__ is str else str(msg)
         try:
-            message = str(msg) % args
+            message = template % args  # type: ignore[operator]
         except Exception:  # a bad template must not lose the record
             message = f"{msg!s} {args!r}"
-        template: str | None = str(msg)
     else:
-        message = _safe_str(msg)
+        message = msg if msg.__class__ is str else _safe_str(msg)
         template = None
-    if isinstance(msg, Secret) and reveal_secrets:
+    if reveal_secrets and isinstance(msg, Secret):
         message = str(msg.value)
     exc = None
-    if record.exc_info and record.exc_info[0] is not None:
-        exc = capture_exception(record.exc_info, with_locals=with_locals)
+    exc_info = record.exc_info
+    if exc_info and exc_info[0] is not None:
+        exc = capture_exception(exc_info, with_locals=with_locals)
     fields = None
     attrs = record.__dict__
     if len(attrs) > _BASE_ATTRS:
-        fields = {
-            k: (v.value if reveal_secrets and isinstance(v, Secret) else v)
-            for k, v in attrs.items()
-            if k not in _STANDARD
-        } or None
+        fields = _extra_fields(attrs, reveal_secrets)
     return make_row(
         record.created, record.levelno, source, record.name, message, template, exc, fields
     )
+
+
+def _extra_fields(attrs: dict[str, Any], reveal_secrets: bool) -> dict[str, Any] | None:
+    """The attributes a record has beyond the standard ones (``extra=``, or set by filters)."""
+    keys = list(attrs)
+    # LogRecord.__init__ sets the standard attributes first, in a fixed order, and everything
+    # else is added after them: when the first and the last standard one are in their places,
+    # only the keys after them need a look (a tenth of a microsecond per record less).
+    in_place = keys[0] == _FIRST_BASE and keys[_BASE_ATTRS - 1] == _LAST_BASE
+    tail = keys[_BASE_ATTRS:] if in_place else keys
+    fields = {k: attrs[k] for k in tail if k not in _STANDARD}
+    if not fields:
+        return None
+    if reveal_secrets:
+        return {k: (v.value if isinstance(v, Secret) else v) for k, v in fields.items()}
+    return fields
 
 
 class RateLimit:
@@ -228,6 +242,7 @@ class Shaper:
         # A case-sensitive search of the lowered text skips most messages several times faster
         # than the case-insensitive pattern itself.
         self._pair_names = re.compile("|".join(re.escape(n) for n in sorted(self._fields)))
+        self._min_level = dest.min_level
         self._plain_rows = not self._patterns and not self._fields
         self._unlimited = not dest.rate_limit
         # Templates and field names come from the workload's code: a handful of distinct
@@ -287,17 +302,29 @@ class Shaper:
         if kind in _NUMBERS:
             return value
         if isinstance(value, dict):
-            out = {}
+            # Most fields need no change: the same dict comes back then (rows own their
+            # fields, nothing else holds them), and a new one only when something changed.
+            shaped = []
+            changed = False
+            hidden_keys = self._hidden_keys
             for k, v in value.items():
-                if self._hidden(k):
-                    out[k] = REDACTED
+                hidden = hidden_keys.get(k)
+                if hidden is None:
+                    hidden = self._hidden(k)
+                if hidden:
+                    new: Any = REDACTED
                 elif type(v) is str:
-                    out[k] = self._text(v)
+                    new = self._text(v)
                 elif type(v) in _NUMBERS:
-                    out[k] = v
+                    new = v
                 else:
-                    out[k] = self._value(v)
-            return out
+                    new = self._value(v)
+                if new is not v:
+                    changed = True
+                shaped.append(new)
+            if changed or type(value) is not dict:
+                return dict(zip(value, shaped, strict=True))
+            return value
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, list | tuple):
@@ -315,7 +342,7 @@ class Shaper:
         """
         if row[2] == "sealog":
             return row
-        if row[1] < self._dest.min_level or row[2] not in self._sources:
+        if row[1] < self._min_level or row[2] not in self._sources:
             return None
         if not self._unlimited and not self._limit.allow(row[0]):
             self.limited += 1
@@ -330,6 +357,8 @@ class Shaper:
             fields = self._value(fields)
         if exc is not None:
             exc = self._exception(exc)
+        elif message is row[4] and template is row[5] and fields is row[7]:
+            return row  # nothing to hide: the row as it came
         return make_row(t, level, source, logger, message, template, exc, fields)
 
     def _exception(self, exc: dict[str, Any]) -> dict[str, Any]:
