@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import publish
 import stream_bench
 import trace_cost
 
@@ -215,7 +216,17 @@ def timing_rounds() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        help="write the Markdown, the README's table and the docs' results again from the "
+        "figures of an earlier run (its results.json) instead of measuring",
+    )
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        write(args.out, saved, saved["meta"])
+        return
     started = time.perf_counter()
 
     def say(text: str) -> None:
@@ -273,12 +284,24 @@ def main() -> None:
     say("fleet: relay throughput and read --follow latency through NATS JetStream")
     res["fleet"] = fleet.measure()
     say("done")
-    args.out.write_text(render(res, machine(), time.perf_counter() - started))
+    meta = {
+        "machine": machine(),
+        "took": time.perf_counter() - started,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    res["meta"] = meta
     (args.out.with_suffix(".json")).write_text(json.dumps(res, indent=1) + "\n")
+    write(args.out, res, meta)
     print(args.out.read_text())
 
 
-def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
+def write(out: Path, res: dict[str, Any], meta: dict[str, Any]) -> None:
+    """bench/results.md, and the figures the README and docs/performance.md quote, from ``res``."""
+    out.write_text(render(res, meta["machine"], meta["took"], meta["date"]))
+    publish.publish(res, meta["machine"], targets, meta["date"])
+
+
+def render(res: dict[str, Any], mach: dict[str, str], took: float, when: str) -> str:
     """The results as Markdown."""
     rd = res["read"]
     rg = res["reading"]
@@ -288,10 +311,6 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
     aead4k = res["aead"]["4096"]
     row_bytes = res["aead"]["row_bytes"]
 
-    def ok(value: float, limit: float, *, higher: bool = False) -> str:
-        met = value >= limit if higher else value <= limit
-        return "met" if met else "**not met**"
-
     def mib(kib: float) -> str:
         return f"{kib / 1024:.1f} MiB"
 
@@ -299,7 +318,7 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         "# sealog benchmark results",
         "",
         "Written by `make bench` (`bench/run.py`); method and discussion in `docs/performance.md`.",
-        f"Whole run: {took:.0f} s.",
+        f"Run of {when}; it took {took:.0f} s.",
         "",
         "## Machine",
         "",
@@ -471,7 +490,23 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
         "",
         "| target | measured | |",
         "|---|---:|---|",
+        *[f"| {goal} | {measured} | {verdict} |" for goal, measured, verdict in targets(res)],
+        "",
     ]
+    if "fleet" in res:
+        lines += fleet.render(res["fleet"])
+    return "\n".join(lines)
+
+
+def _ok(value: float, limit: float, *, higher: bool = False) -> str:
+    met = value >= limit if higher else value <= limit
+    return "met" if met else "**not met**"
+
+
+def targets(res: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every goal of the run: (goal, measured, met or not), for results.md and the docs."""
+    rd, rg, df, run, fx = res["read"], res["reading"], res["diff"], res["run"], res["fixed"]
+    ok = _ok
     dev = res["sealog-development"]["ratio"]
     prod = res["sealog-production"]["ratio"]
     tst = res["sealog-testing"]["ratio"]
@@ -486,42 +521,74 @@ def render(res: dict[str, Any], mach: dict[str, str], took: float) -> str:
     worst_rss = max(
         res[f"rss:{k}"]["growth_kib"] for k in ("sealog-development", "sealog-production")
     )
-    lines += [
-        f"| sealed in-process, development, <= 1.2x stdlib | {dev:.2f}x | {ok(dev, 1.2)} |",
-        f"| sealed in-process, testing, <= 1.0x stdlib | {tst:.2f}x | {ok(tst, 1.0)} |",
-        f"| sealed in-process, production, <= 1.2x stdlib | {prod:.2f}x | {ok(prod, 1.2)} |",
-        f"| filtered call <= 1.1x stdlib disabled check | {filt:.2f}x | {ok(filt, 1.1)} |",
-        f"| `sealog run` production <= 1.3x plain | {e2e_p:.2f}x | {ok(e2e_p, 1.3)} |",
-        f"| `sealog run` development <= 1.3x plain | {e2e_d:.2f}x | {ok(e2e_d, 1.3)} |",
-        f"| `sealog run` testing <= 1.15x plain | {e2e_t:.2f}x | {ok(e2e_t, 1.15)} |",
-        f"| `sealog run` fixed cost <= 0.2 s above plain (python, production) | "
-        f"{fixed_added:+.3f} s | {ok(fixed_added, 0.2)} |",
-        f"| the workload's own loop under `sealog run` testing, to plain | {own_t:.2f}x | "
-        f"{ok(own_t, 1.15)} |",
-        f"| reading (`read --json` path) >= 0.5x plaintext JSON-lines speed | {speed:.2f} | "
-        f"{ok(speed, 0.5, higher=True)} |",
-        f"| reading (decrypt, verify, decode) >= 0.5x plaintext | {core:.2f} | "
-        f"{ok(core, 0.5, higher=True)} |",
-        f"| peak RSS growth < 64 MiB at {N_RSS:,} | {mib(worst_rss)} | "
-        f"{ok(worst_rss, 64 * 1024)} |",
-        f"| line understanding adds <= 2 us per captured line (mix) | "
-        f"{res['lines']['mix_added_us']:.2f} us | {ok(res['lines']['mix_added_us'], 2.0)} |",
+
+    def mib(kib: float) -> str:
+        return f"{kib / 1024:.1f} MiB"
+
+    rows = [
+        ("sealed in-process, development, <= 1.2x stdlib", f"{dev:.2f}x", ok(dev, 1.2)),
+        ("sealed in-process, testing, <= 1.0x stdlib", f"{tst:.2f}x", ok(tst, 1.0)),
+        ("sealed in-process, production, <= 1.2x stdlib", f"{prod:.2f}x", ok(prod, 1.2)),
+        ("filtered call <= 1.1x stdlib disabled check", f"{filt:.2f}x", ok(filt, 1.1)),
+        ("`sealog run` production <= 1.3x plain", f"{e2e_p:.2f}x", ok(e2e_p, 1.3)),
+        ("`sealog run` development <= 1.3x plain", f"{e2e_d:.2f}x", ok(e2e_d, 1.3)),
+        ("`sealog run` testing <= 1.15x plain", f"{e2e_t:.2f}x", ok(e2e_t, 1.15)),
+        (
+            "`sealog run` fixed cost <= 0.2 s above plain (python, production)",
+            f"{fixed_added:+.3f} s",
+            ok(fixed_added, 0.2),
+        ),
+        (
+            "the workload's own loop under `sealog run` testing, to plain",
+            f"{own_t:.2f}x",
+            ok(own_t, 1.15),
+        ),
+        (
+            "reading (`read --json` path) >= 0.5x plaintext JSON-lines speed",
+            f"{speed:.2f}",
+            ok(speed, 0.5, higher=True),
+        ),
+        (
+            "reading (decrypt, verify, decode) >= 0.5x plaintext",
+            f"{core:.2f}",
+            ok(core, 0.5, higher=True),
+        ),
+        (f"peak RSS growth < 64 MiB at {N_RSS:,}", mib(worst_rss), ok(worst_rss, 64 * 1024)),
+        (
+            "line understanding adds <= 2 us per captured line (mix)",
+            f"{res['lines']['mix_added_us']:.2f} us",
+            ok(res["lines"]["mix_added_us"], 2.0),
+        ),
         *stream_targets(res, ok),
-        f"| `read --json` <= 1.5x `json.loads` | {rg['ratio']['read_json']:.2f}x | "
-        f"{ok(rg['ratio']['read_json'], 1.5)} |",
-        f"| `read` (text, to a file) <= 2.0x `json.loads` | {rg['ratio']['read_text']:.2f}x | "
-        f"{ok(rg['ratio']['read_text'], 2.0)} |",
-        f"| `verify` <= 1.0x `json.loads` | {rg['ratio']['verify']:.2f}x | "
-        f"{ok(rg['ratio']['verify'], 1.0)} |",
-        f"| `diff` {df['records_a']:,} vs {df['records_b']:,} < 20 s | {df['seconds']:.1f} s | "
-        f"{ok(df['seconds'], 20)} |",
-        f"| `diff` {df['records_a']:,} vs {df['records_b']:,} < 200 MiB | "
-        f"{mib(df['peak_rss_kib'])} | {ok(df['peak_rss_kib'], 200 * 1024)} |",
-        "",
+        (
+            "`read --json` <= 1.5x `json.loads`",
+            f"{rg['ratio']['read_json']:.2f}x",
+            ok(rg["ratio"]["read_json"], 1.5),
+        ),
+        (
+            "`read` (text, to a file) <= 2.0x `json.loads`",
+            f"{rg['ratio']['read_text']:.2f}x",
+            ok(rg["ratio"]["read_text"], 2.0),
+        ),
+        (
+            "`verify` <= 1.0x `json.loads`",
+            f"{rg['ratio']['verify']:.2f}x",
+            ok(rg["ratio"]["verify"], 1.0),
+        ),
+        (
+            f"`diff` {df['records_a']:,} vs {df['records_b']:,} < 20 s",
+            f"{df['seconds']:.1f} s",
+            ok(df["seconds"], 20),
+        ),
+        (
+            f"`diff` {df['records_a']:,} vs {df['records_b']:,} < 200 MiB",
+            mib(df["peak_rss_kib"]),
+            ok(df["peak_rss_kib"], 200 * 1024),
+        ),
     ]
     if "fleet" in res:
-        lines += fleet.render(res["fleet"])
-    return "\n".join(lines)
+        rows += fleet.targets(res["fleet"])
+    return rows
 
 
 def stream_sections(res: dict[str, Any]) -> list[str]:
@@ -588,18 +655,24 @@ def stream_sections(res: dict[str, Any]) -> list[str]:
     return lines
 
 
-def stream_targets(res: dict[str, Any], ok: Callable[..., str]) -> list[str]:
+def stream_targets(res: dict[str, Any], ok: Callable[..., str]) -> list[tuple[str, str, str]]:
     """Target rows for the constant-rate measurements."""
     lost = sum(int(n) - b["reached"] + b["duplicates"] for n, b in res["bursts"].items())
     cap = res["capacity"]
     tim = res["timing"]
     gap = tim["busy_p99_ms"] - tim["quiet_p99_ms"]
     return [
-        f"| production bursts of 2k/10k/100k: nothing lost or doubled | {lost} | {ok(lost, 0)} |",
-        f"| production sustains >= 150 WARNING/s | {cap['rows_per_s']:.0f}/s | "
-        f"{ok(cap['rows_per_s'], 150, higher=True)} |",
-        f"| p99 emission deviation in a burst within 5 ms of quiet | {gap:+.1f} ms | "
-        f"{ok(gap, 5.0)} |",
+        ("production bursts of 2k/10k/100k: nothing lost or doubled", f"{lost}", ok(lost, 0)),
+        (
+            "production sustains >= 150 WARNING/s",
+            f"{cap['rows_per_s']:.0f}/s",
+            ok(cap["rows_per_s"], 150, higher=True),
+        ),
+        (
+            "p99 emission deviation in a burst within 5 ms of quiet",
+            f"{gap:+.1f} ms",
+            ok(gap, 5.0),
+        ),
     ]
 
 
