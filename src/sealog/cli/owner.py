@@ -25,6 +25,7 @@ from sealog.owner import (
     json_line,
     printable,
     record_json_line,
+    select_json_lines,
     select_records,
     verify_store,
 )
@@ -195,11 +196,13 @@ def _read(
     as_json: bool,
     merge: bool,
 ) -> None:
-    chosen, views = select_records(store, key, selection, session=session, merge=merge)
-    out = LineWriter(sys.stdout)
     if as_json:
-        out.write_all(map(record_json_line, views))
+        # Lines straight from the decoded rows, a batch's lines per string.
+        chosen, lines = select_json_lines(store, key, selection, session=session, merge=merge)
+        LineWriter(sys.stdout, chunk=32).write_all(lines)
     else:
+        chosen, views = select_records(store, key, selection, session=session, merge=merge)
+        out = LineWriter(sys.stdout)
         first = next(views, None)
         if first is not None:
             # The merge has read every session's header before yielding its first record.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sealog._display import printable
 from sealog._lazy import lazy_getattr
 from sealog.host import HostView, SessionView, host_view
+from sealog.owner._json_rows import select_json_lines, session_json_lines
 from sealog.owner._output import LineWriter, RecordView, TextRenderer, json_line, record_json_line
 from sealog.owner._reader import INTACT, OPEN, SessionReader, Verdict
 from sealog.owner._select import (
@@ -100,7 +101,9 @@ __all__ = [
     "readers",
     "record_json",
     "record_json_line",
+    "select_json_lines",
     "select_records",
+    "session_json_lines",
     "session_records",
     "split_session_spec",
     "verify_store",

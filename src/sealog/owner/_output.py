@@ -25,7 +25,15 @@ from typing import Any, NamedTuple, TextIO
 from sealog._display import printable
 from sealog.seal._records import Record, level_name
 
-__all__ = ["LineWriter", "RecordView", "TextRenderer", "json_line", "record_json_line"]
+__all__ = [
+    "LineWriter",
+    "RecordView",
+    "TextRenderer",
+    "json_head",
+    "json_line",
+    "json_tail",
+    "record_json_line",
+]
 
 #: For values other than strings (fields, exceptions): encoders made once, compact for JSON
 #: lines and spaced for people.
@@ -212,19 +220,8 @@ def record_json_line(view: RecordView) -> str:
     template = r.template
     exception = r.exception
     fields = r.fields
-    where = (view.session, view.keep)
-    head = _HEADS.get(where)
-    if head is None:
-        if len(_HEADS) > 4096:  # bounded, whoever calls it with what
-            _HEADS.clear()
-        head = _HEADS[where] = (
-            f'{{"session":{_string(view.session)},"keep":{_string(view.keep)},"time":'
-        )
-    tail = _TAILS.get(view.profile)
-    if tail is None:
-        if len(_TAILS) > 4096:
-            _TAILS.clear()
-        tail = _TAILS[view.profile] = f',"profile":{_string(view.profile)}}}\n'
+    head = _HEADS.get((view.session, view.keep)) or json_head(view.session, view.keep)
+    tail = _TAILS.get(view.profile) or json_tail(view.profile)
     return (
         f"{head}{r.time!r},"
         f'"level":{_level_json(r.level)},"source":{_string(r.source)},'
@@ -233,6 +230,28 @@ def record_json_line(view: RecordView) -> str:
         f'"exception":{"null" if exception is None else _encode_value(exception.to_row())},'
         f'"fields":{_encode_value(fields) if fields else "{}"},"seq":{r.seq}{tail}'
     )
+
+
+def json_head(session: str, keep: str) -> str:
+    """The start of a session's ``--json`` lines, up to the value of ``time``."""
+    head = _HEADS.get((session, keep))
+    if head is None:
+        if len(_HEADS) > 4096:  # bounded, whoever calls it with what
+            _HEADS.clear()
+        head = _HEADS[session, keep] = (
+            f'{{"session":{_string(session)},"keep":{_string(keep)},"time":'
+        )
+    return head
+
+
+def json_tail(profile: str) -> str:
+    """The end of a ``--json`` line for a profile, after the value of ``seq``."""
+    tail = _TAILS.get(profile)
+    if tail is None:
+        if len(_TAILS) > 4096:
+            _TAILS.clear()
+        tail = _TAILS[profile] = f',"profile":{_string(profile)}}}\n'
+    return tail
 
 
 def json_line(obj: Any) -> str:

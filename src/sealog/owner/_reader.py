@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sealog._files import read_tail
 from sealog._words import plural
 from sealog.errors import DecryptionError, FormatError
 from sealog.host._liveness import writer_active
 from sealog.owner._timeline import ProfileSpan, TimelineChecker
+from sealog.seal._compress import expand_row
 from sealog.seal._container import MAGIC, Damaged, Entry, iter_file_entries
 from sealog.seal._frames import FrameOpener, parse_frame_header
 from sealog.seal._header import Header
@@ -42,6 +43,9 @@ INTACT = "intact"
 OPEN = "open"
 #: Given a frame payload, the id of another session holding the same bytes, else None.
 SpliceLookup = Callable[[bytes], str | None]
+T = TypeVar("T")
+#: Given a batch's rows as decoded and the frame's sequence number, what to make of them.
+TakeBatch = Callable[[list[Any], int], Iterator[T]]
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,18 @@ class SessionReader:
 
     def read(self) -> Iterator[Record]:
         """Yield every record that the data written so far authenticates."""
+        return self.read_with(self._records)
+
+    def read_with(self, take: TakeBatch[T]) -> Iterator[T]:
+        """Like :meth:`read`, but what ``take`` makes of each batch of rows.
+
+        ``take(rows, seq)`` gets a batch's rows as decoded, unchecked, and the sequence number
+        of the frame that completed it. It must do for every row what :meth:`read` does: check
+        it as :meth:`Record.from_row` does and raise the same :class:`FormatError` for a
+        malformed one (after yielding what it made of the rows before it), add it to
+        :attr:`records`, and let :attr:`timeline` observe it (its time, and every record of the
+        ``sealog`` source). The reader's verdict is then the same as after :meth:`read`.
+        """
         if self._failure is not None:
             return
         if self._offset == 0:
@@ -198,7 +214,7 @@ class SessionReader:
                 if not self._open_header(item):
                     return
             else:
-                yield from self._open_frame(item, entries)
+                yield from self._open_frame(item, entries, take)
                 if self._failure is not None:
                     return
             self._offset = item.offset + 8 + len(item.payload)
@@ -237,7 +253,9 @@ class SessionReader:
         self.timeline = TimelineChecker(header)
         return True
 
-    def _open_frame(self, entry: Entry, later: Iterator[Entry | Damaged]) -> Iterator[Record]:
+    def _open_frame(
+        self, entry: Entry, later: Iterator[Entry | Damaged], take: TakeBatch[T]
+    ) -> Iterator[T]:
         opener = self._opener
         if opener is None:  # pragma: no cover - read() opens the header first
             return
@@ -250,17 +268,27 @@ class SessionReader:
             self._fail(status, message, self.frames)
             return
         self.frames += 1
+        seq = frame.seq
         try:
-            for record in self._decoder.feed(frame.data, frame.seq):
-                self.records += 1
-                if self.timeline is not None:
-                    self.timeline.observe(record)
-                yield record
+            for rows in self._decoder.batches(frame.data):
+                yield from take(rows, seq)
         except FormatError as exc:
-            self._fail("modified", f"frame {frame.seq}: {exc}", frame.seq)
+            self._fail("modified", f"frame {seq}: {exc}", seq)
             return
         if frame.close:
             self.closed = True
+
+    def _records(self, rows: list[Any], seq: int) -> Iterator[Record]:
+        """The records of one batch (see :meth:`read_with`)."""
+        timeline = self.timeline
+        from_row = Record.from_row
+        for row in rows:
+            compact = isinstance(row, list) and len(row) == 8 and row[4] is None
+            record = from_row(expand_row(row) if compact else row, seq)
+            self.records += 1
+            if timeline is not None:
+                timeline.observe(record)
+            yield record
 
     def _earlier_copy(self, payload: bytes) -> int | None:
         """The position of an identical earlier frame, if any (reads the file once more)."""

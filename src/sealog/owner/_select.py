@@ -21,6 +21,7 @@ from sealog.errors import FormatError
 from sealog.owner._output import RecordView
 from sealog.owner._reader import SessionReader
 from sealog.owner._store_ops import readers
+from sealog.owner._timeline import TimelineChecker
 from sealog.seal._keys import OwnerPrivateKey
 from sealog.seal._records import Record
 
@@ -29,6 +30,7 @@ __all__ = [
     "Selection",
     "parse_level",
     "parse_time",
+    "profile_at",
     "select_records",
     "session_records",
 ]
@@ -194,20 +196,19 @@ class Selection:
         return lambda r: all(t(r) for t in tests)
 
 
-def _profile_at(reader: SessionReader, record: Record) -> str:
-    """The profile in force when ``record`` was logged.
+def profile_at(timeline: TimelineChecker | None, time: float) -> str:
+    """The profile in force when a record of ``time`` was logged.
 
     Records released from the flight recorder by an order arrive after the change to the new
     profile, but were logged before it: the time of the record decides, not where it arrived.
     """
-    timeline = reader.timeline
     if timeline is None:
         return ""
     spans = timeline.spans
-    if len(spans) == 1 or record.time >= spans[-1].time:
+    if len(spans) == 1 or time >= spans[-1].time:
         return timeline.current
     for span in reversed(spans):
-        if record.time >= span.time:
+        if time >= span.time:
             return span.profile
     return spans[0].profile
 
@@ -246,7 +247,7 @@ def session_records(reader: SessionReader, selection: Selection) -> Iterator[Rec
         elif len(spans) == 1:
             profile = timeline.current  # the usual case: one profile all along
         else:
-            profile = _profile_at(reader, record)
+            profile = profile_at(timeline, record.time)
         yield new(RecordView, (session, keep, profile, record, launch))
 
 

@@ -97,6 +97,11 @@ class TimelineChecker:
         elif event == EVENT_PROFILE_REVERTED:
             self._take_revert(record, fields)
 
+    def observe_time(self, time: float) -> None:
+        """Take the latest time of records that are not the ``sealog`` source's (all that
+        :meth:`observe` does with those), for readers that make no :class:`Record` of them."""
+        self._last_time = max(self._last_time, time)
+
     def _take_policy(self, fields: dict[str, Any]) -> None:
         # The audit package loads only for a session that carries a control policy: reading a
         # session without one does not pay for it.

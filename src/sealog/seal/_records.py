@@ -15,11 +15,12 @@ rebuilt from its template): see ``_compress.py``. :class:`RecordDecoder` reads b
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import struct
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -248,6 +249,7 @@ class RecordDecoder:
         self._start = bytearray()  # a session's first bytes, until compression is known
         self._zstd: StreamDecompressor | None = None
         self._plain = False
+        self._loads = _batch_loads()
 
     @property
     def pending(self) -> int:
@@ -259,6 +261,23 @@ class RecordDecoder:
 
         Raises:
             FormatError: a batch inside authenticated data is malformed.
+        """
+        from_row = Record.from_row
+        for rows in self.batches(data):
+            for row in rows:
+                compact = isinstance(row, list) and len(row) == 8 and row[4] is None
+                yield from_row(expand_row(row) if compact else row, seq)
+
+    def batches(self, data: bytes) -> Iterator[list[Any]]:
+        """Add one frame's data; yield the rows of every batch completed by it, as decoded.
+
+        The rows are not checked: pass each through :meth:`Record.from_row` (after
+        :func:`expand_row` for a compact one), or check them exactly as it does. A batch is
+        decoded only when the previous one has been taken, so what a malformed batch
+        follows is still read.
+
+        Raises:
+            FormatError: a batch is not a JSON list.
         """
         if self._zstd is not None:
             self._buf += self._zstd.feed(data)
@@ -281,12 +300,41 @@ class RecordDecoder:
                 break
             body = bytes(self._buf[_LEN.size : _LEN.size + n])
             del self._buf[: _LEN.size + n]
-            try:
-                rows = json.loads(body)
-            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-                raise FormatError("record batch is not valid JSON") from exc
+            rows = self._loads(body)
             if not isinstance(rows, list):
                 raise FormatError("record batch is not a list")
-            for row in rows:
-                compact = isinstance(row, list) and len(row) == 8 and row[4] is None
-                yield Record.from_row(expand_row(row) if compact else row, seq)
+            yield rows
+
+
+def _json_loads(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError("record batch is not valid JSON") from exc
+
+
+@functools.cache
+def _batch_loads() -> Callable[[bytes], Any]:
+    """The batch decoder: msgspec's, which reads a batch in less than half the time of
+    ``json.loads``, with ``json.loads`` deciding whatever msgspec declines.
+
+    What msgspec accepts it decodes to exactly the values ``json.loads`` gives (the same
+    types, ints of any size, correctly rounded floats); what it refuses that ``json.loads``
+    takes (``NaN``, ``1e400``, escaped lone surrogates, a byte-order mark, UTF-16) goes to
+    ``json.loads``, so every batch reads as it always did and a malformed one is refused
+    with the same error. Without msgspec (an interpreter without sealog's dependencies),
+    ``json.loads`` alone.
+    """
+    try:
+        import msgspec  # noqa: PLC0415 - not needed by `import sealog` inside a workload
+    except ImportError:  # pragma: no cover - sealog's dependencies are not installed
+        return _json_loads
+    decode = msgspec.json.Decoder().decode
+
+    def loads(body: bytes) -> Any:
+        try:
+            return decode(body)
+        except Exception:  # whatever msgspec declines (its errors and others), json decides
+            return _json_loads(body)
+
+    return loads
