@@ -10,16 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sealog._lazy import lazy_getattr
-from sealog.attest._providers import (
-    NONE_STATEMENT,
-    PROVIDER_NAMES,
-    GramineProvider,
-    NoneProvider,
-    Provider,
-    TsmProvider,
-    auto_provider,
-    provider_by_name,
-)
+from sealog.attest._notes import UNATTESTED_NOTE
 
 if TYPE_CHECKING:
     from sealog.attest._appraise import (
@@ -41,6 +32,16 @@ if TYPE_CHECKING:
         parse_evidence,
         parse_report_data,
         verify_evidence_files,
+    )
+    from sealog.attest._providers import (
+        NONE_STATEMENT,
+        PROVIDER_NAMES,
+        GramineProvider,
+        NoneProvider,
+        Provider,
+        TsmProvider,
+        auto_provider,
+        provider_by_name,
     )
     from sealog.attest._snp import (
         VCEK_GUID,
@@ -104,8 +105,17 @@ __all__ = [
 ]
 
 #: Verifiers and appraisal load ``cryptography.x509`` and the profile ladder: they are imported on
-#: first use, so a Keep that only collects evidence starts without them.
+#: first use, so a Keep that only collects evidence starts without them. The providers too, so
+#: that the owner's reader, which needs only :data:`UNATTESTED_NOTE`, starts without any of it.
 _LAZY: dict[str, str] = {
+    "NONE_STATEMENT": "sealog.attest._providers",
+    "PROVIDER_NAMES": "sealog.attest._providers",
+    "GramineProvider": "sealog.attest._providers",
+    "NoneProvider": "sealog.attest._providers",
+    "Provider": "sealog.attest._providers",
+    "TsmProvider": "sealog.attest._providers",
+    "auto_provider": "sealog.attest._providers",
+    "provider_by_name": "sealog.attest._providers",
     "Appraisal": "sealog.attest._appraise",
     "AppraisalPolicy": "sealog.attest._appraise",
     "AttestedHeader": "sealog.attest._appraise",

@@ -16,6 +16,7 @@ from cryptography import x509
 
 from sealog._files import read_bytes
 from sealog.attest._chain import load_certificate, load_pem_chain
+from sealog.attest._notes import UNATTESTED_NOTE
 from sealog.attest._requirements import strict_profile_digests
 from sealog.attest._snp import SnpCertTable, SnpReport, verify_snp_report
 from sealog.attest._tdx import TdxQuote, verify_tdx_quote
@@ -39,8 +40,6 @@ _STAGES: tuple[str, ...] = tuple(str(stage) for stage in LADDER)
 _TEE_OF_KIND = {"sev-snp": "snp", "tdx": "tdx", "sgx": "sgx"}
 #: Checks about the evidence itself; the others are about the profile (policy).
 _EVIDENCE_CHECKS = frozenset({"attested", "tee", "signature", "binding", "debug"})
-#: What every verdict on a session with ``none`` evidence says.
-UNATTESTED_NOTE = "unattested: proves nothing about who wrote it"
 
 
 class AttestedHeader(Protocol):

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from sealog._files import read_tail
 from sealog._words import plural
+from sealog.attest._notes import UNATTESTED_NOTE
 from sealog.errors import DecryptionError, FormatError
 from sealog.host._liveness import writer_active
 from sealog.owner._timeline import ProfileSpan, TimelineChecker
@@ -156,10 +157,6 @@ class SessionReader:
         """A verdict carrying what has been read so far."""
         evidence = self.header.evidence if self.header is not None else None
         if self.header is not None and (evidence is None or evidence.kind == "none"):
-            # Imported here: the appraisal module loads cryptography's X.509, which reading and
-            # verifying a store do not otherwise need (it was a third of their start-up).
-            from sealog.attest._appraise import UNATTESTED_NOTE  # noqa: PLC0415
-
             message = f"{message}; {UNATTESTED_NOTE}"
         return Verdict(
             self.session,
