@@ -18,10 +18,10 @@ from sealog.errors import (
     TruncatedError,
     VerificationError,
 )
-from sealog.keep._handler import SealogHandler
-from sealog.keep._secret import Secret, secret
 
 if TYPE_CHECKING:
+    from sealog.keep._handler import SealogHandler
+    from sealog.keep._secret import Secret, secret
     __version__: str
     from sealog._api import RunResult, Session, open_session, run_keep
 
@@ -56,6 +56,12 @@ def __getattr__(name: str) -> Any:
             return metadata.version("sealog")
         except metadata.PackageNotFoundError:  # pragma: no cover - an uninstalled tree
             return "0+unknown"
+    if name in ("SealogHandler", "Secret", "secret"):
+        # The Keep's handler loads the profiles: the owner's commands, which import sealog
+        # too, start without them.
+        from sealog.keep import _handler, _secret  # noqa: PLC0415
+
+        return getattr(_handler if name == "SealogHandler" else _secret, name)
     if name in ("open_session", "run_keep", "RunResult", "Session"):
         from sealog import _api  # noqa: PLC0415 - keeps `import sealog` free of cryptography
 
