@@ -86,7 +86,9 @@ exceptions = st.none() | st.fixed_dictionaries(
     optional={"locals": st.lists(st.dictionaries(text, text, max_size=2), max_size=2)},
 )
 plain_rows = st.tuples(
-    st.floats(-1e12, 4e9) | st.integers(0, 2**33) | st.sampled_from([math.inf, math.nan]),
+    st.floats(-1e12, 4e9)
+    | st.integers(0, 2**33)
+    | st.sampled_from([1.0, 2.0, 3.5, math.inf, math.nan]),  # ties across sessions too
     st.sampled_from([10, 20, 30, 40, 50, 15, 0, 1000]) | st.booleans(),
     st.sampled_from(["workload", "runtime", "sealog"]) | text,
     text,
@@ -98,19 +100,25 @@ plain_rows = st.tuples(
 rows_ = st.lists(plain_rows | values | st.lists(values, max_size=9), max_size=6)
 
 
+batches_ = st.lists(st.tuples(rows_, st.booleans()), min_size=1, max_size=4)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=st.lists(st.tuples(rows_, st.booleans()), min_size=1, max_size=4))
+@given(sessions=st.lists(batches_, min_size=1, max_size=3), merge=st.booleans())
 def test_any_rows_read_as_json_lines_exactly_as_through_records(
-    tmp_path_factory: pytest.TempPathFactory, batches: list[tuple[list[Any], bool]]
+    tmp_path_factory: pytest.TempPathFactory,
+    sessions: list[list[tuple[list[Any], bool]]],
+    merge: bool,
 ) -> None:
     """Whatever a sealer wrote (text in any script, lone surrogates, NaN, huge and tiny floats,
-    big integers, nested fields, exceptions, rows of the wrong shape), the row path prints the
-    same bytes and ends in the same verdict as a Record per row: a malformed row stops both
-    after the same lines."""
+    big integers, nested fields, exceptions, rows of the wrong shape), in one session or
+    several merged by time, the row path prints the same bytes and ends in the same verdicts
+    as a Record per row: a malformed row stops both after the same lines."""
     root = tmp_path_factory.mktemp("rows")
     owner = generate_owner_key()
-    store = _write_store(root, owner, [_batch(r, ascii_only=a) for r, a in batches])
-    fast, slow = _both(store, owner)
+    for batches in sessions:
+        store = _write_store(root, owner, [_batch(r, ascii_only=a) for r, a in batches])
+    fast, slow = _both(store, owner, merge=merge)
     assert fast == slow
 
 
@@ -268,3 +276,26 @@ def test_records_around_a_profile_change_are_tagged_as_through_records(
     assert profiles["before"] == "test"
     assert profiles["after"] == "incident"
     assert profiles["released: logged before the change"] == "test"
+
+
+def test_sessions_merged_by_time_interleave_as_through_records(
+    tmp_path: Path, owner_key: OwnerPrivateKey
+) -> None:
+    """Two Keeps logging at once: their lines interleave by time, a tie in the store's
+    session order, exactly as the record path merges them."""
+
+    def row(t: float, message: str) -> list[Any]:
+        return [t, 20, "workload", "app", message, None, None, None]
+
+    _write_store(
+        tmp_path, owner_key, [_batch([row(1.0, "a1"), row(3.0, "a3")]), _batch([row(5.0, "a5")])]
+    )
+    store = _write_store(
+        tmp_path, owner_key, [_batch([row(2.0, "b2"), row(3.0, "b3"), row(4.0, "b4")])]
+    )
+    (lines, verdicts), slow = _both(store, owner_key)
+    assert (lines, verdicts) == slow
+    messages = [json.loads(x)["message"] for x in lines.splitlines()]
+    assert messages[0] in ("a1", "b2")
+    assert sorted(messages) == ["a1", "a3", "a5", "b2", "b3", "b4"]
+    assert [m[1] for m in messages] == ["1", "2", "3", "3", "4", "5"]

@@ -13,8 +13,10 @@ tests hold them to it.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections.abc import Iterator
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +60,27 @@ class _SessionLines:
         self._wanted = self._selection.wants_keep(self._keep)
         self._head = json_head(self._reader.session, self._keep)
 
-    def take(self, rows: list[Any], seq: int) -> Iterator[str]:
-        """The lines of one batch, joined (see :meth:`SessionReader.read_with`)."""
+    def joined(self, rows: list[Any], seq: int) -> Iterator[str]:
+        """The lines of one batch, joined (``take`` for :meth:`SessionReader.read_with`)."""
+        for lines, _times in self._batch(rows, seq):
+            yield "".join(lines)
+
+    def timed(self, rows: list[Any], seq: int) -> Iterator[tuple[float, str]]:
+        """The lines of one batch with each record's time, for merging sessions by time."""
+        for lines, times in self._batch(rows, seq):
+            yield from zip(times, lines, strict=True)
+
+    def _batch(self, rows: list[Any], seq: int) -> Iterator[tuple[list[str], list[float]]]:
+        """The lines of one batch and their records' times, as one item: the lines before a
+        malformed row, then its FormatError."""
         if self._head is None:
             self._start()
         reader = self._reader
         timeline = reader.timeline
         lines: list[str] = []
         append = lines.append
+        times: list[float] = []
+        add_time = times.append
         seq_text = f',"seq":{seq}'
         n = 0
         latest = float("-inf")
@@ -116,9 +131,11 @@ class _SessionLines:
                             f'"template":{"null" if template is None else string(template)},'
                             f'"exception":null,"fields":{fields_text}{tail}'
                         )
+                        add_time(t)
                         n += 1
                         continue
                 record = self._record(row, seq)
+                add_time(record.time)
                 n += 1
                 profile = profile_at(timeline, record.time)
                 view = RecordView(reader.session, self._keep, profile, record, self._launch)
@@ -128,14 +145,14 @@ class _SessionLines:
                 seq_tail = seq_text + json_tail(timeline.current if timeline is not None else "")
         except FormatError:
             if lines:
-                yield "".join(lines)
+                yield lines, times
             raise
         finally:
             reader.records += n
             if timeline is not None and latest > float("-inf"):
                 timeline.observe_time(latest)
         if lines:
-            yield "".join(lines)
+            yield lines, times
 
     def _record(self, row: Any, seq: int) -> Record:
         """A row through the record path: checked, and observed by the timeline."""
@@ -155,7 +172,7 @@ def session_json_lines(reader: SessionReader, selection: Selection) -> Iterator[
     """
     if selection.matcher() is not None:
         return map(record_json_line, session_records(reader, selection))
-    return reader.read_with(_SessionLines(reader, selection).take)
+    return reader.read_with(_SessionLines(reader, selection).joined)
 
 
 def select_json_lines(
@@ -174,7 +191,12 @@ def select_json_lines(
     """
     sel = selection or Selection()
     chosen, views = select_records(store, key, sel, session=session, merge=merge)
-    if len(chosen) > 1 and merge:
-        return chosen, map(record_json_line, views)  # merged by time, record by record
-    # Otherwise session after session: the views' generators, not started yet, are dropped.
-    return chosen, itertools.chain.from_iterable(session_json_lines(r, sel) for r in chosen)
+    # Unless a selection needs the records, the views' generators (not started) are dropped.
+    if len(chosen) == 1 or not merge:
+        return chosen, itertools.chain.from_iterable(session_json_lines(r, sel) for r in chosen)
+    if sel.matcher() is not None:
+        return chosen, map(record_json_line, views)
+    # Merged by time as select_records merges them (ties keep the sessions' order).
+    timed = [r.read_with(_SessionLines(r, sel).timed) for r in chosen]
+    lines = map(itemgetter(1), heapq.merge(*timed, key=itemgetter(0)))
+    return chosen, map("".join, iter(lambda: list(itertools.islice(lines, 256)), []))
