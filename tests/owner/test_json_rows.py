@@ -1,5 +1,6 @@
-"""``read --json`` straight from decoded rows: the same bytes, verdicts and errors as the record
-path (a :class:`Record` per row, then :func:`record_json_line`), whatever a sealer wrote."""
+"""``read --json`` straight from decoded rows, and ``verify`` checking them: the same bytes,
+verdicts and errors as the record path (a :class:`Record` per row, then
+:func:`record_json_line`), whatever a sealer wrote."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, Sig
 from sealog.audit._policy import control_policy_digest, parse_control_policy
 from sealog.host._store import Store
 from sealog.keep._session import SealedSession
-from sealog.owner import Selection, record_json_line, select_json_lines, select_records
+from sealog.owner import (
+    Selection,
+    record_json_line,
+    select_json_lines,
+    select_records,
+    verify_store,
+)
 from sealog.profile import builtin_profile, profile_digest
 from sealog.seal import Row
 from sealog.seal._header import LaunchConfig
@@ -120,6 +127,9 @@ def test_any_rows_read_as_json_lines_exactly_as_through_records(
         store = _write_store(root, owner, [_batch(r, ascii_only=a) for r, a in batches])
     fast, slow = _both(store, owner, merge=merge)
     assert fast == slow
+    # verify checks the rows the same way, without a Record for the plain ones
+    checked = verify_store(store, owner, progress=None if merge else lambda _done, _all: None)
+    assert [(v.status, v.message, v.frames, v.records) for v in checked] == slow[1]
 
 
 def test_rows_of_every_kind_in_one_batch_match_the_record_path(

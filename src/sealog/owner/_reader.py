@@ -174,6 +174,11 @@ class SessionReader:
         """Yield every record that the data written so far authenticates."""
         return self.read_with(self._records)
 
+    def check(self) -> Iterator[int]:
+        """Read what :meth:`read` reads, checking every record as it does without making a
+        :class:`Record` of the plain ones: for verifying. Yields each batch's record count."""
+        return self.read_with(self._checked)
+
     def read_with(self, take: TakeBatch[T]) -> Iterator[T]:
         """Like :meth:`read`, but what ``take`` makes of each batch of rows.
 
@@ -286,6 +291,44 @@ class SessionReader:
             if timeline is not None:
                 timeline.observe(record)
             yield record
+
+    def _checked(self, rows: list[Any], seq: int) -> Iterator[int]:
+        """Check one batch's rows (see :meth:`read_with`): those of the plain types a Keep
+        writes (the test ``_json_rows`` makes too) are what :meth:`Record.from_row` accepts;
+        every other row goes through it, and each of the ``sealog`` source to the timeline."""
+        timeline = self.timeline
+        n = 0
+        latest = float("-inf")
+        try:
+            for row in rows:
+                if type(row) is list and len(row) == 8:
+                    t, level, source, logger, message, template, exc, fields = row
+                    if (
+                        type(t) is float
+                        and t - t == 0.0  # finite
+                        and type(level) is int
+                        and type(source) is str
+                        and type(logger) is str
+                        and type(message) is str
+                        and exc is None
+                        and (template is None or type(template) is str)
+                        and (fields is None or type(fields) is dict)
+                        and source != "sealog"
+                    ):
+                        if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
+                            latest = t
+                        n += 1
+                        continue
+                compact = isinstance(row, list) and len(row) == 8 and row[4] is None
+                record = Record.from_row(expand_row(row) if compact else row, seq)
+                n += 1
+                if timeline is not None:
+                    timeline.observe(record)
+        finally:
+            self.records += n
+            if timeline is not None and latest > float("-inf"):
+                timeline.observe_time(latest)
+        yield n
 
     def _earlier_copy(self, payload: bytes) -> int | None:
         """The position of an identical earlier frame, if any (reads the file once more)."""

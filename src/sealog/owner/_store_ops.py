@@ -104,11 +104,11 @@ def verify_store(
     done = 0
     for reader in chosen:
         if progress is None:
-            for _ in reader.read():
+            for _ in reader.check():
                 pass
         else:
-            for n, _ in enumerate(reader.read()):
-                if not n & 4095:
+            for n, _ in enumerate(reader.check()):
+                if not n & 63:  # batches: every few thousand records
                     progress(done + reader.position, total)
             done += reader.position
             progress(done, total)
