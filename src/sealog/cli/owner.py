@@ -26,7 +26,7 @@ from sealog.owner import (
     printable,
     record_json_line,
     select_json_lines,
-    select_records,
+    select_text_lines,
     verify_store,
 )
 from sealog.seal import KEMS, OwnerPrivateKey, generate_owner_key, write_key_pair
@@ -196,25 +196,14 @@ def _read(
     as_json: bool,
     merge: bool,
 ) -> None:
+    # Lines straight from the decoded rows, a batch's lines per string.
     if as_json:
-        # Lines straight from the decoded rows, a batch's lines per string.
         chosen, lines = select_json_lines(store, key, selection, session=session, merge=merge)
-        LineWriter(sys.stdout, chunk=32).write_all(lines)
     else:
-        chosen, views = select_records(store, key, selection, session=session, merge=merge)
-        out = LineWriter(sys.stdout)
-        first = next(views, None)
-        if first is not None:
-            # The merge has read every session's header before yielding its first record.
-            keep_ids = {r.header.keep_id for r in chosen if r.header is not None}
-            renderer = TextRenderer(
-                colour=_colour(sys.stdout),
-                session_column=len(chosen) > 1,
-                # Session by session, later headers are not read yet: show the Keep anyway.
-                keep_column=len(keep_ids) > 1 if merge else len(chosen) > 1,
-            )
-            out.write(renderer.render(first))
-            out.write_all(map(renderer.render, views))
+        chosen, lines = select_text_lines(
+            store, key, selection, session=session, merge=merge, colour=_colour(sys.stdout)
+        )
+    LineWriter(sys.stdout, chunk=32).write_all(lines)
     worst = 0
     for reader in chosen:
         verdict = reader.verdict()

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from sealog._display import printable
 from sealog._lazy import lazy_getattr
 from sealog.host import HostView, SessionView, host_view
-from sealog.owner._json_rows import select_json_lines, session_json_lines
 from sealog.owner._output import LineWriter, RecordView, TextRenderer, json_line, record_json_line
 from sealog.owner._reader import INTACT, OPEN, SessionReader, Verdict
+from sealog.owner._row_lines import select_json_lines, select_text_lines
 from sealog.owner._select import (
     LEVEL_NAMES,
     Selection,
@@ -103,7 +103,7 @@ __all__ = [
     "record_json_line",
     "select_json_lines",
     "select_records",
-    "session_json_lines",
+    "select_text_lines",
     "session_records",
     "split_session_spec",
     "verify_store",

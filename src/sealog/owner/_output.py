@@ -151,23 +151,54 @@ class TextRenderer:
             self._levels[level] = text
         return text
 
-    def _columns(self, view: RecordView) -> str:
+    def _columns(self, session: str, keep: str) -> str:
         """The Keep and session columns of a session (made once per session)."""
-        text = self._cols.get(view.session)
+        text = self._cols.get(session)
         if text is None:
             parts = []
             if self._keep:
-                parts.append(printable(view.keep))
+                parts.append(printable(keep))
             if self._session:
-                parts.append(view.session[:8])
+                parts.append(session[:8])
             text = "".join(f"{_DIM}{p}{_RESET} " if self._colour else p + " " for p in parts)
-            self._cols[view.session] = text
+            self._cols[session] = text
         return text
 
     def render(self, view: RecordView) -> str:
         """The text of one record, ending with a newline."""
         record = view.record
-        t = record.time
+        line = self.row_line(
+            view.session,
+            view.keep,
+            view.profile,
+            view.launch_profile,
+            record.time,
+            record.level,
+            record.source,
+            record.logger,
+            record.message,
+            record.fields,
+        )
+        if record.exception is None:
+            return line
+        text = printable(record.exception.render(), keep_newlines=True)
+        return line + (f"{_RED}{text}{_RESET}\n" if self._colour else text + "\n")
+
+    def row_line(
+        self,
+        session: str,
+        keep: str,
+        profile: str,
+        launch_profile: str,
+        t: float,
+        level: int,
+        source: str,
+        logger: str,
+        message: str,
+        fields: Mapping[str, Any] | None,
+    ) -> str:
+        """The line of a record without an exception, from its parts (see :class:`RecordView`
+        and :class:`Record`), ending with a newline."""
         second = int(t)
         if second != self._second:
             self._second = second
@@ -175,32 +206,27 @@ class TextRenderer:
         millis = int((t - second) * 1000)
         colour = self._colour
         tag = ""
-        if view.profile and view.profile != view.launch_profile:
-            shown = printable(view.profile)
+        if profile and profile != launch_profile:
+            shown = printable(profile)
             tag = f"{_MAGENTA}[{shown}]{_RESET} " if colour else f"[{shown}] "
-        fields = ""
-        if record.fields:
-            shown = printable(_fields_text(record.fields))
-            fields = f" {_DIM}{shown}{_RESET}" if colour else " " + shown
-        cols = self._columns(view) if self._cols_on else ""
+        fields_text = ""
+        if fields:
+            shown = printable(_fields_text(fields))
+            fields_text = f" {_DIM}{shown}{_RESET}" if colour else " " + shown
+        cols = self._columns(session, keep) if self._cols_on else ""
         # One record, one line: a newline or an escape sequence in what the workload logged
         # cannot fake another line or rewrite the screen.
-        where = f"{printable(record.source)}:{printable(record.logger)}"
-        message = printable(record.message)
+        where = f"{printable(source)}:{printable(logger)}"
+        message = printable(message)
         if colour:
-            line = (
-                f"{_DIM}{self._prefix}.{millis:03d}{_RESET} {cols}{self._level(record.level)}"
-                f"{tag}{_CYAN}{where}{_RESET} {message}{fields}\n"
+            return (
+                f"{_DIM}{self._prefix}.{millis:03d}{_RESET} {cols}{self._level(level)}"
+                f"{tag}{_CYAN}{where}{_RESET} {message}{fields_text}\n"
             )
-        else:
-            line = (
-                f"{self._prefix}.{millis:03d} {cols}{self._level(record.level)}{tag}"
-                f"{where} {message}{fields}\n"
-            )
-        if record.exception is None:
-            return line
-        text = printable(record.exception.render(), keep_newlines=True)
-        return line + (f"{_RED}{text}{_RESET}\n" if colour else text + "\n")
+        return (
+            f"{self._prefix}.{millis:03d} {cols}{self._level(level)}{tag}"
+            f"{where} {message}{fields_text}\n"
+        )
 
 
 def _fields_text(fields: Mapping[str, Any]) -> str:

@@ -189,6 +189,21 @@ class SessionReader:
         :attr:`records`, and let :attr:`timeline` observe it (its time, and every record of the
         ``sealog`` source). The reader's verdict is then the same as after :meth:`read`.
         """
+        return self._read(take)
+
+    def read_header(self) -> Header | None:
+        """Read the header if it is not read yet, and no frame (a later read goes on from there).
+
+        Returns:
+            :attr:`header`: None when the file does not (yet) hold one that parses.
+        """
+        if self.header is None:
+            for _ in self._read(None):
+                pass
+        return self.header
+
+    def _read(self, take: TakeBatch[T] | None) -> Iterator[T]:
+        """:meth:`read_with`, or the header only when ``take`` is None."""
         if self._failure is not None:
             return
         if self._offset == 0:
@@ -215,7 +230,10 @@ class SessionReader:
             if self.header is None:
                 if not self._open_header(item):
                     return
-            else:
+                if take is None:
+                    self._offset = item.offset + 8 + len(item.payload)
+                    return
+            elif take is not None:
                 yield from self._open_frame(item, entries, take)
                 if self._failure is not None:
                     return
