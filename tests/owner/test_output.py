@@ -160,3 +160,12 @@ def test_progress_never_draws_when_not_a_terminal() -> None:
         bar.update(50, 100)
         assert not bar.shown
     assert log.getvalue() == ""
+
+
+@pytest.mark.parametrize("when", [-62135596801.25, 253402300800.0, 1e300])
+def test_a_time_no_calendar_holds_prints_as_seconds_not_a_traceback(when: float) -> None:
+    """A faulty sealer's record dated before year 1 or after 9999 still prints, as seconds."""
+    record = Record(when, 20, "workload", "app", "m")
+    line = TextRenderer().render(view(record))
+    assert line.startswith(f"@{int(when)}.")
+    assert line.endswith(" INFO     workload:app m\n")

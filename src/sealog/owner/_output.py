@@ -117,7 +117,12 @@ class RecordView(NamedTuple):
 
 
 def _time_prefix(second: int) -> str:
-    return dt.datetime.fromtimestamp(second, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return dt.datetime.fromtimestamp(second, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError, OSError):
+        # A time no calendar date holds (only a faulty sealer writes one): its number of
+        # seconds, rather than a traceback.
+        return f"@{second}"
 
 
 class TextRenderer:
