@@ -312,7 +312,7 @@ class SessionReader:
 
     def _checked(self, rows: list[Any], seq: int) -> Iterator[int]:
         """Check one batch's rows (see :meth:`read_with`): those of the plain types a Keep
-        writes (the test ``_json_rows`` makes too) are what :meth:`Record.from_row` accepts;
+        writes (the test ``_row_lines`` makes too) are what :meth:`Record.from_row` accepts;
         every other row goes through it, and each of the ``sealog`` source to the timeline."""
         timeline = self.timeline
         n = 0
