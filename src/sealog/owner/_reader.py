@@ -311,9 +311,10 @@ class SessionReader:
             yield record
 
     def _checked(self, rows: list[Any], seq: int) -> Iterator[int]:
-        """Check one batch's rows (see :meth:`read_with`): those of the plain types a Keep
-        writes (the test ``_row_lines`` makes too) are what :meth:`Record.from_row` accepts;
-        every other row goes through it, and each of the ``sealog`` source to the timeline."""
+        """Check one batch's rows (see :meth:`read_with`). A row of the plain types a Keep
+        writes (the same test as in ``owner/_row_lines.py``) is one :meth:`Record.from_row`
+        accepts; every other row goes through it, and one of the ``sealog`` source on to the
+        timeline."""
         timeline = self.timeline
         n = 0
         latest = float("-inf")
