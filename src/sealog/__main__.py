@@ -1,3 +1,3 @@
-from sealog.cli import main
+from sealog.cli import program
 
-main()
+program()
