@@ -131,12 +131,18 @@ def _extra_fields(attrs: dict[str, Any], reveal_secrets: bool) -> dict[str, Any]
     # else is added after them: when the first and the last standard one are in their places,
     # only the keys after them need a look (a tenth of a microsecond per record less).
     in_place = keys[0] == _FIRST_BASE and keys[_BASE_ATTRS - 1] == _LAST_BASE
-    tail = keys[_BASE_ATTRS:] if in_place else keys
-    fields = {k: attrs[k] for k in tail if k not in _STANDARD}
-    if not fields:
-        return None
-    if reveal_secrets:
-        return {k: (v.value if isinstance(v, Secret) else v) for k, v in fields.items()}
+    fields: dict[str, Any] | None = None
+    # A loop, not a comprehension: records carry one or two extras, fewer than it takes for a
+    # comprehension's own set-up to pay.
+    for key in keys[_BASE_ATTRS:] if in_place else keys:
+        if key not in _STANDARD:
+            value = attrs[key]
+            if reveal_secrets and isinstance(value, Secret):
+                value = value.value
+            if fields is None:
+                fields = {key: value}
+            else:
+                fields[key] = value
     return fields
 
 
