@@ -76,11 +76,14 @@ class RecordChannel:
         return True
 
     def _read(self, conn: socket.socket) -> None:
+        # Loaded with the first connection: a workload that is not Python never needs it.
+        from sealog.seal._fast_json import decode_json  # noqa: PLC0415
+
         try:
             with conn.makefile("rb") as fh:
                 for line in fh:
                     try:
-                        message = json.loads(line)
+                        message = decode_json(line)
                     except (ValueError, RecursionError):
                         # A workload cannot corrupt the session, only lose its own rows: the
                         # receiver counts the line as refused.

@@ -12,6 +12,7 @@ and the sealed bytes mean the same either way.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -20,9 +21,10 @@ import msgspec
 
 from sealog.seal._row import Row
 
-__all__ = ["encode_plain_rows"]
+__all__ = ["decode_json", "encode_plain_rows"]
 
 _encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 _SCALARS = frozenset({str, int, bool, type(None)})
 _isfinite = math.isfinite
 
@@ -73,3 +75,20 @@ def encode_plain_rows(rows: Sequence[Row]) -> bytes | None:
         return _encode(rows)
     except (UnicodeEncodeError, TypeError, ValueError, OverflowError, msgspec.EncodeError):
         return None
+
+
+def decode_json(data: bytes) -> Any:
+    """``json.loads(data)``, in less than half its time for what msgspec reads.
+
+    What msgspec accepts it decodes to the values ``json.loads`` gives; what it declines
+    (``NaN``, ``1e400``, escaped lone surrogates, a byte-order mark) goes to ``json.loads``,
+    which gives the value or raises as it always did.
+
+    Raises:
+        ValueError: not JSON (``json.JSONDecodeError``, ``UnicodeDecodeError``).
+        RecursionError: nested too deeply for ``json.loads``.
+    """
+    try:
+        return _decode(data)
+    except Exception:  # whatever msgspec declines, json decides
+        return json.loads(data)
