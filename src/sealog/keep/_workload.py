@@ -5,7 +5,8 @@ names its record channel in the environment (:data:`ENV_VAR`), so *every* Python
 workload calls :func:`install` before its own code runs: ``python app.py``, ``./app.py``,
 ``env python3 app.py``, console scripts, ``python -m`` and every Python subprocess it starts,
 ``multiprocessing`` children of every start method included. Standard library only: a
-workload's interpreter may be another installation that lacks sealog's dependencies.
+workload's interpreter may be another installation that lacks sealog's dependencies (where it
+has them, batches are encoded by sealog's fast encoder, which writes the same JSON values).
 
 Each process opens its own connection to the runtime's Unix socket, on first use. A forked
 child (``os.fork``, ``multiprocessing`` fork and forkserver) drops what it inherited (the
