@@ -35,7 +35,7 @@ from sealog.seal._container import MAGIC, Damaged, Entry, iter_file_entries
 from sealog.seal._frames import FrameOpener, parse_frame_header
 from sealog.seal._header import Header
 from sealog.seal._keys import OwnerPrivateKey
-from sealog.seal._records import Record, RecordDecoder
+from sealog.seal._records import Record, RecordDecoder, plain_row
 
 __all__ = ["INTACT", "OPEN", "SessionReader", "Verdict"]
 
@@ -312,7 +312,7 @@ class SessionReader:
 
     def _checked(self, rows: list[Any], seq: int) -> Iterator[int]:
         """Check one batch's rows (see :meth:`read_with`). A row of the plain types a Keep
-        writes (the same test as in ``owner/_row_lines.py``) is one :meth:`Record.from_row`
+        writes (:func:`~sealog.seal._records.plain_row`) is one :meth:`Record.from_row`
         accepts; every other row goes through it, and one of the ``sealog`` source on to the
         timeline."""
         timeline = self.timeline
@@ -320,24 +320,12 @@ class SessionReader:
         latest = float("-inf")
         try:
             for row in rows:
-                if type(row) is list and len(row) == 8:
-                    t, level, source, logger, message, template, exc, fields = row
-                    if (
-                        type(t) is float
-                        and t - t == 0.0  # finite
-                        and type(level) is int
-                        and type(source) is str
-                        and type(logger) is str
-                        and type(message) is str
-                        and exc is None
-                        and (template is None or type(template) is str)
-                        and (fields is None or type(fields) is dict)
-                        and source != "sealog"
-                    ):
-                        if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
-                            latest = t
-                        n += 1
-                        continue
+                if plain_row(row):
+                    t = row[0]
+                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
+                        latest = t
+                    n += 1
+                    continue
                 compact = isinstance(row, list) and len(row) == 8 and row[4] is None
                 record = Record.from_row(expand_row(row) if compact else row, seq)
                 n += 1

@@ -36,7 +36,7 @@ from sealog.owner._reader import SessionReader
 from sealog.owner._select import Selection, profile_at, select_records
 from sealog.seal._compress import expand_row
 from sealog.seal._keys import OwnerPrivateKey
-from sealog.seal._records import Record
+from sealog.seal._records import Record, plain_row
 
 __all__ = ["select_json_lines", "select_text_lines"]
 
@@ -140,43 +140,29 @@ class _JsonRows(_SessionRows):
             seq_tail = seq_text + json_tail(timeline.current if timeline is not None else "")
             string, level_json, c_encode = _string, _level_json, _c_encode
             for row in rows:
-                if type(row) is list and len(row) == 8:
-                    t, level, source, logger, message, template, exc, fields = row
-                    # The types json.loads gives for what a Keep writes; t - t is 0.0 only for
-                    # a finite float. Everything else takes the record path below.
-                    if (
-                        type(t) is float
-                        and t - t == 0.0
-                        and type(level) is int
-                        and type(source) is str
-                        and type(logger) is str
-                        and type(message) is str
-                        and exc is None
-                        and (template is None or type(template) is str)
-                        and (fields is None or type(fields) is dict)
-                        and source != "sealog"
-                    ):
-                        if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
-                            latest = t
-                        if not fields:
-                            fields_text = "{}"
-                        elif c_encode is None:  # pragma: no cover - no C accelerator
+                if plain_row(row):  # everything else takes the record path below
+                    t, level, source, logger, message, template, _, fields = row
+                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
+                        latest = t
+                    if not fields:
+                        fields_text = "{}"
+                    elif c_encode is None:  # pragma: no cover - no C accelerator
+                        fields_text = _encode_value(fields)
+                    else:
+                        try:
+                            fields_text = "".join(c_encode(fields, 0))
+                        except RecursionError:  # as _encode_value does
                             fields_text = _encode_value(fields)
-                        else:
-                            try:
-                                fields_text = "".join(c_encode(fields, 0))
-                            except RecursionError:  # as _encode_value does
-                                fields_text = _encode_value(fields)
-                        tail = seq_tail if single else seq_text + json_tail(profile_at(timeline, t))
-                        append(
-                            f'{head}{t!r},"level":{level_json(level)},"source":{string(source)},'
-                            f'"logger":{string(logger)},"message":{string(message)},'
-                            f'"template":{"null" if template is None else string(template)},'
-                            f'"exception":null,"fields":{fields_text}{tail}'
-                        )
-                        add_time(t)
-                        n += 1
-                        continue
+                    tail = seq_tail if single else seq_text + json_tail(profile_at(timeline, t))
+                    append(
+                        f'{head}{t!r},"level":{level_json(level)},"source":{string(source)},'
+                        f'"logger":{string(logger)},"message":{string(message)},'
+                        f'"template":{"null" if template is None else string(template)},'
+                        f'"exception":null,"fields":{fields_text}{tail}'
+                    )
+                    add_time(t)
+                    n += 1
+                    continue
                 t, line = self._slow(row, seq)
                 add_time(t)
                 n += 1
@@ -223,41 +209,28 @@ class _TextRows(_SessionRows):
             single = len(spans) <= 1
             current = timeline.current if timeline is not None else ""
             for row in rows:
-                if type(row) is list and len(row) == 8:
-                    t, level, source, logger, message, template, exc, fields = row
-                    # As in _JsonRows._lines.
-                    if (
-                        type(t) is float
-                        and t - t == 0.0
-                        and type(level) is int
-                        and type(source) is str
-                        and type(logger) is str
-                        and type(message) is str
-                        and exc is None
-                        and (template is None or type(template) is str)
-                        and (fields is None or type(fields) is dict)
-                        and source != "sealog"
-                    ):
-                        if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
-                            latest = t
-                        profile = current if single else profile_at(timeline, t)
-                        append(
-                            row_line(
-                                session,
-                                keep,
-                                profile,
-                                launch,
-                                t,
-                                level,
-                                source,
-                                logger,
-                                message,
-                                fields,
-                            )
+                if plain_row(row):  # everything else takes the record path below
+                    t, level, source, logger, message, _, _, fields = row
+                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
+                        latest = t
+                    profile = current if single else profile_at(timeline, t)
+                    append(
+                        row_line(
+                            session,
+                            keep,
+                            profile,
+                            launch,
+                            t,
+                            level,
+                            source,
+                            logger,
+                            message,
+                            fields,
                         )
-                        add_time(t)
-                        n += 1
-                        continue
+                    )
+                    add_time(t)
+                    n += 1
+                    continue
                 t, line = self._slow(row, seq)
                 add_time(t)
                 n += 1

@@ -28,7 +28,14 @@ from sealog.errors import FormatError
 from sealog.seal._compress import ZSTD_MAGIC, StreamDecompressor, expand_row
 from sealog.seal._row import Row, make_row
 
-__all__ = ["ExceptionInfo", "Record", "RecordDecoder", "encode_batch", "level_name"]
+__all__ = [
+    "ExceptionInfo",
+    "Record",
+    "RecordDecoder",
+    "encode_batch",
+    "level_name",
+    "plain_row",
+]
 
 _LEN = struct.Struct(">I")
 #: Batches of at least this many rows go through the fast encoder (``_fast_json.py``); smaller
@@ -191,6 +198,29 @@ class Record:
             seq=seq,
         )
         return record
+
+
+def plain_row(row: Any) -> bool:
+    """Whether ``row``, as a batch decodes, is a row of the plain types a Keep writes: one that
+    :meth:`Record.from_row` takes as it is (not compact, no exception) and that is not sealog's
+    own (whose records may change a reader's profile timeline). Readers turn such rows into
+    their output directly; every other row goes through :meth:`Record.from_row`.
+    """
+    if type(row) is not list or len(row) != 8:
+        return False
+    t, level, source, logger, message, template, exc, fields = row
+    return (
+        type(t) is float
+        and t - t == 0.0  # only for a finite float
+        and type(level) is int
+        and type(source) is str
+        and type(logger) is str
+        and type(message) is str
+        and exc is None
+        and (template is None or type(template) is str)
+        and (fields is None or type(fields) is dict)
+        and source != "sealog"
+    )
 
 
 def _int(value: Any) -> int:
