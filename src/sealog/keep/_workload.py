@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import faulthandler
+import functools
 import json
 import logging
 import os
@@ -45,34 +46,28 @@ _INTERVAL = 0.2
 _EXIT_FLUSH_WAIT = 2.0  # seconds os._exit waits for another thread's write before giving up
 
 
-def _standard_encode(rows: list[Row]) -> bytes | None:
-    del rows
-    return None
-
-
-def _fast_encoder() -> Callable[[list[Row]], bytes | None]:
+@functools.cache
+def _fast_encoder() -> Callable[[list[Row]], bytes | None] | None:
     """sealog's fast row encoder (msgspec) where this interpreter has sealog's dependencies: a
     tenth of ``json.dumps``'s time per row, the same JSON values (see ``seal/_fast_json.py``)."""
     try:
         from sealog.seal._fast_json import encode_plain_rows  # noqa: PLC0415
     except ImportError:  # another interpreter, without msgspec: the standard library alone
-        return _standard_encode
+        return None
     return encode_plain_rows
 
 
-_fast: Callable[[list[Row]], bytes | None] | None = None
+#: Batches of at least this many rows take the fast encoder; a few rows cost little either way,
+#: and a process that logs a few records does not load it.
 _FAST_ROWS = 16
 
 
 def _encode_rows(rows: list[Row]) -> bytes:
     """One line of the record channel: the rows as a JSON array and a newline."""
-    global _fast  # noqa: PLW0603 - the encoder is looked up once, on the first large batch
-    if len(rows) >= _FAST_ROWS:  # a few rows cost little either way: no import for them
-        if _fast is None:
-            _fast = _fast_encoder()
-        data = _fast(rows)
-        if data is not None:
-            return data + b"\n"
+    fast = _fast_encoder() if len(rows) >= _FAST_ROWS else None
+    data = fast(rows) if fast is not None else None
+    if data is not None:
+        return data + b"\n"
     return (json.dumps(rows, separators=(",", ":"), default=str) + "\n").encode()
 
 
