@@ -259,6 +259,13 @@ class Shaper:
         #: rows refused by the rate limit since the last :meth:`take_limited`.
         self.limited = 0
 
+    @property
+    def keeps_plain_rows(self) -> bool:
+        """Whether a row without an exception that this destination wants comes out as it
+        went in (no redaction rule, no rate limit): a caller that checked level and source
+        itself may then skip :meth:`shape`."""
+        return self._plain_rows and self._unlimited
+
     def _text(self, value: str) -> str:
         # Most text can be told apart from every pattern by a substring test, several times
         # cheaper than the search. Lowering stands for case folding only on ASCII text (outside
