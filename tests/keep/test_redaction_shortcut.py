@@ -131,3 +131,51 @@ def test_field_values_of_every_type_are_shaped_as_before() -> None:
         "nested": {"PASSWORD": REDACTED, "list": [REDACTED, 7]},
         "obj": REDACTED,
     }
+
+
+#: Text made of pieces that redaction reacts to (or nearly), so that rows hit every path.
+FIELD_TEXT = st.lists(
+    st.sampled_from(
+        [
+            "token=abc",
+            "password: hunter2",
+            "api_key = 'k'",
+            "Bearer abcdefgh12",
+            "AKIAABCDEFGHIJKLMNOP",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "bearer",
+            "tok",
+            "=",
+            ":",
+            " ",
+            "plain words",
+            "\u017fecret=x",
+            "id 42",
+        ]
+    ),
+    max_size=4,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    message=TRICKY | FIELD_TEXT,
+    fields=st.none()
+    | st.dictionaries(
+        st.sampled_from(["user", "Token", "note", "n", "path"]),
+        FIELD_TEXT | st.integers() | st.none() | st.lists(FIELD_TEXT, max_size=2),
+        max_size=4,
+    ),
+    template=st.none() | TRICKY | FIELD_TEXT,
+)
+def test_a_row_shaped_at_once_is_shaped_as_each_of_its_texts_would_be(
+    message: str, fields: dict[str, object] | None, template: str | None
+) -> None:
+    """The whole-row test before shaping (one look at all the texts of a row) never gives back
+    a row in which shaping each text would have changed something."""
+    shaper = Shaper(Destination(redact_patterns=PATTERNS, redact_fields=FIELDS))
+    shaped = shaper.shape(_row(template, message, fields))
+    assert shaped is not None
+    assert shaped.message == shaper._text(message)
+    assert shaped.template == (None if template is None else shaper._text(template))
+    assert shaped.fields == (fields if not fields else shaper._value(fields))

@@ -250,6 +250,16 @@ class Shaper:
         self._pair_names = re.compile("|".join(re.escape(n) for n in sorted(self._fields)))
         self._min_level = dest.min_level
         self._plain_rows = not self._patterns and not self._fields
+        # Every pattern's required text, lowered (for a case-sensitive pattern a weaker test,
+        # never a missed match), when every pattern has one: then a row whose texts contain
+        # none of them, nor "=" or ":" where field names are redacted in text, is shaped by one
+        # test of its texts joined (see _row_is_clean) instead of one per text.
+        literals = [literal for _, literal, _ in self._checks]
+        self._probes: tuple[str, ...] | None = (
+            tuple(literal.lower() for literal in literals if literal is not None)
+            if None not in literals
+            else None
+        )
         self._unlimited = not dest.rate_limit
         # Templates and field names come from the workload's code: a handful of distinct
         # strings, each shaped once. Messages and values are not remembered (they vary, and
@@ -363,6 +373,13 @@ class Shaper:
         if self._plain_rows and row[6] is None:
             return row
         t, level, source, logger, message, template, exc, fields = row
+        if exc is None and self._probes is not None and self._row_is_clean(message, fields):
+            if template is None:
+                return row
+            shaped_template = self._template(template)
+            if shaped_template is template:
+                return row
+            return make_row(t, level, source, logger, message, shaped_template, exc, fields)
         message = self._text(message)
         if template is not None:
             template = self._template(template)
@@ -373,6 +390,32 @@ class Shaper:
         elif message is row[4] and template is row[5] and fields is row[7]:
             return row  # nothing to hide: the row as it came
         return make_row(t, level, source, logger, message, template, exc, fields)
+
+    def _row_is_clean(self, message: str, fields: dict[str, Any] | None) -> bool:
+        """Whether neither the message nor the fields (text and numbers, one level deep, under
+        names that are not redacted) can hold anything to redact: then :meth:`shape` would give
+        the row back as it is. Anything else (nested values, other types, text outside ASCII, a
+        possible match) is left to the full path, which decides exactly."""
+        texts = [message]
+        if fields:
+            hidden_keys = self._hidden_keys
+            for key, value in fields.items():
+                hidden = hidden_keys.get(key)
+                if hidden is None:
+                    hidden = self._hidden(key)
+                kind = type(value)
+                if hidden or (kind is not str and kind not in _NUMBERS):
+                    return False
+                if kind is str:
+                    texts.append(value)
+        text = "\x00".join(texts) if len(texts) > 1 else message
+        if not text.isascii() or (self._pairs is not None and ("=" in text or ":" in text)):
+            return False
+        lowered = text.lower()
+        for probe in self._probes or ():  # noqa: SIM110 - a loop costs less than all() here
+            if probe in lowered:
+                return False
+        return True
 
     def _exception(self, exc: dict[str, Any]) -> dict[str, Any]:
         mode = self._dest.traceback
