@@ -7,6 +7,7 @@ down grouping, bounds and what of a traceback may never be kept.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -278,3 +279,31 @@ def test_a_workload_cannot_stop_the_pump_with_lines_built_to_break_parsers() -> 
     records = capture_lines(lines, profile="testing").records
     assert records[-1].message == "ERROR still read"
     assert records[-1].level_name == "ERROR"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"level": "warn", "msg": "disk", "ratio": NaN, "big": 1e400, "n": 123456789012345678901}',
+        '{"level": "error", "msg": "dup", "msg": "second wins", "x": {"y": [1, 2.5, null]}}',
+        '{"level": "info", "msg": "escaped \\ud800 half and \\u00e9", "k": "\\n"}',
+        '{"level": "info", "msg": "deep", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"level": "info" "msg": "not json"}',
+    ],
+    ids=["nan and huge numbers", "duplicate keys", "escapes", "deep", "malformed"],
+)
+def test_a_json_line_is_read_as_json_loads_reads_it(line: str) -> None:
+    """JSON lines are decoded by sealog's fast decoder where it loads; what it gives, or
+    declines, must be what the standard library would have made of the line."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        obj = None
+    level, message, fields, _ = parse_line(line)
+    if not isinstance(obj, dict):  # not JSON (or too deep to read): a line like any other
+        assert message == line
+        return
+    assert message == obj["msg"]
+    assert level is not None
+    want = {k: v for k, v in obj.items() if k not in ("level", "msg")}
+    assert json.dumps(fields, sort_keys=True) == json.dumps(want or None, sort_keys=True)

@@ -29,6 +29,7 @@ Standard library only, like the rest of ``sealog.keep``'s capture half.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -158,6 +159,17 @@ def _exception_from(value: object) -> dict[str, Any] | None:
             "frames": [],
         }
     return None
+
+
+@functools.cache
+def _json_decoder() -> Callable[[str], Any]:
+    """``json.loads``, through sealog's fast decoder where it can be loaded (with the first JSON
+    line, not at start): the same values, in less than half the time."""
+    try:
+        from sealog.seal._fast_json import decode_json  # noqa: PLC0415
+    except ImportError:  # without sealog's dependencies: the standard library alone
+        return json.loads
+    return decode_json
 
 
 def _from_json(obj: dict[str, Any], text: str) -> Parsed:
@@ -303,7 +315,7 @@ def parse_line(text: str) -> Parsed:
     first = text[0]
     if first == "{" and text[-1] == "}":
         try:
-            obj = json.loads(text)
+            obj = _json_decoder()(text)
         except (ValueError, RecursionError):
             obj = None  # not JSON, or nested too deep to read: a line like any other
         if isinstance(obj, dict):
