@@ -89,6 +89,52 @@ class _SessionRows:
         return self._unwanted(rows, seq)
 
     def _lines(self, rows: list[Any], seq: int) -> Iterator[tuple[list[str], list[float]]]:
+        reader = self._reader
+        timeline = reader.timeline
+        lines: list[str] = []
+        append = lines.append
+        times: list[float] = []
+        add_time = times.append
+        line_of = self._plain_line
+        n = 0
+        latest = float("-inf")
+        try:
+            self._begin(seq)
+            spans = timeline.spans if timeline is not None else []
+            single = len(spans) <= 1
+            current = timeline.current if timeline is not None else ""
+            for row in rows:
+                if plain_row(row):  # everything else takes the record path below
+                    t = row[0]
+                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
+                        latest = t
+                    append(line_of(row, current if single else profile_at(timeline, t)))
+                    add_time(t)
+                    n += 1
+                    continue
+                t, line = self._slow(row, seq)
+                add_time(t)
+                n += 1
+                append(line)
+                # A record of the sealog source may have changed the profile.
+                single = len(spans) <= 1
+                current = timeline.current if timeline is not None else ""
+        except FormatError:
+            if lines:
+                yield lines, times
+            raise
+        finally:
+            reader.records += n
+            if timeline is not None and latest > float("-inf"):
+                timeline.observe_time(latest)
+        if lines:
+            yield lines, times
+
+    def _begin(self, seq: int) -> None:
+        """Before a batch's rows: what its plain lines share (the frame's ``seq``)."""
+
+    def _plain_line(self, row: list[Any], profile: str) -> str:
+        """The line of a row :func:`plain_row` accepts, under ``profile``."""
         raise NotImplementedError  # pragma: no cover
 
     def _unwanted(self, rows: list[Any], seq: int) -> Iterator[tuple[list[str], list[float]]]:
@@ -123,63 +169,31 @@ class _SessionRows:
 class _JsonRows(_SessionRows):
     """``--json`` lines (see :func:`record_json_line`)."""
 
-    def _lines(self, rows: list[Any], seq: int) -> Iterator[tuple[list[str], list[float]]]:
-        reader = self._reader
-        timeline = reader.timeline
-        lines: list[str] = []
-        append = lines.append
-        times: list[float] = []
-        add_time = times.append
-        seq_text = f',"seq":{seq}'
-        n = 0
-        latest = float("-inf")
-        try:
-            head = json_head(reader.session, self._keep)
-            spans = timeline.spans if timeline is not None else []
-            single = len(spans) <= 1
-            seq_tail = seq_text + json_tail(timeline.current if timeline is not None else "")
-            string, level_json, c_encode = _string, _level_json, _c_encode
-            for row in rows:
-                if plain_row(row):  # everything else takes the record path below
-                    t, level, source, logger, message, template, _, fields = row
-                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
-                        latest = t
-                    if not fields:
-                        fields_text = "{}"
-                    elif c_encode is None:  # pragma: no cover - no C accelerator
-                        fields_text = _encode_value(fields)
-                    else:
-                        try:
-                            fields_text = "".join(c_encode(fields, 0))
-                        except RecursionError:  # as _encode_value does
-                            fields_text = _encode_value(fields)
-                    tail = seq_tail if single else seq_text + json_tail(profile_at(timeline, t))
-                    append(
-                        f'{head}{t!r},"level":{level_json(level)},"source":{string(source)},'
-                        f'"logger":{string(logger)},"message":{string(message)},'
-                        f'"template":{"null" if template is None else string(template)},'
-                        f'"exception":null,"fields":{fields_text}{tail}'
-                    )
-                    add_time(t)
-                    n += 1
-                    continue
-                t, line = self._slow(row, seq)
-                add_time(t)
-                n += 1
-                append(line)
-                # A record of the sealog source may have changed the profile.
-                single = len(spans) <= 1
-                seq_tail = seq_text + json_tail(timeline.current if timeline is not None else "")
-        except FormatError:
-            if lines:
-                yield lines, times
-            raise
-        finally:
-            reader.records += n
-            if timeline is not None and latest > float("-inf"):
-                timeline.observe_time(latest)
-        if lines:
-            yield lines, times
+    _head = ""
+    _seq_text = ""
+
+    def _begin(self, seq: int) -> None:
+        self._head = json_head(self._reader.session, self._keep)
+        self._seq_text = f',"seq":{seq}'
+
+    def _plain_line(self, row: list[Any], profile: str) -> str:
+        t, level, source, logger, message, template, _, fields = row
+        if not fields:
+            fields_text = "{}"
+        elif _c_encode is None:  # pragma: no cover - no C accelerator
+            fields_text = _encode_value(fields)
+        else:
+            try:
+                fields_text = "".join(_c_encode(fields, 0))
+            except RecursionError:  # as _encode_value does
+                fields_text = _encode_value(fields)
+        string = _string
+        return (
+            f'{self._head}{t!r},"level":{_level_json(level)},"source":{string(source)},'
+            f'"logger":{string(logger)},"message":{string(message)},'
+            f'"template":{"null" if template is None else string(template)},'
+            f'"exception":null,"fields":{fields_text}{self._seq_text}{json_tail(profile)}'
+        )
 
 
 class _TextRows(_SessionRows):
@@ -189,65 +203,20 @@ class _TextRows(_SessionRows):
         super().__init__(reader, selection, renderer.render)
         self._row_line = renderer.row_line
 
-    def _lines(self, rows: list[Any], seq: int) -> Iterator[tuple[list[str], list[float]]]:
-        reader = self._reader
-        timeline = reader.timeline
-        lines: list[str] = []
-        append = lines.append
-        times: list[float] = []
-        add_time = times.append
-        n = 0
-        latest = float("-inf")
-        try:
-            session, keep, launch, row_line = (
-                reader.session,
-                self._keep,
-                self._launch,
-                self._row_line,
-            )
-            spans = timeline.spans if timeline is not None else []
-            single = len(spans) <= 1
-            current = timeline.current if timeline is not None else ""
-            for row in rows:
-                if plain_row(row):  # everything else takes the record path below
-                    t, level, source, logger, message, _, _, fields = row
-                    if t > latest:  # noqa: PLR1730 - cheaper than a call, per row
-                        latest = t
-                    profile = current if single else profile_at(timeline, t)
-                    append(
-                        row_line(
-                            session,
-                            keep,
-                            profile,
-                            launch,
-                            t,
-                            level,
-                            source,
-                            logger,
-                            message,
-                            fields,
-                        )
-                    )
-                    add_time(t)
-                    n += 1
-                    continue
-                t, line = self._slow(row, seq)
-                add_time(t)
-                n += 1
-                append(line)
-                # A record of the sealog source may have changed the profile.
-                single = len(spans) <= 1
-                current = timeline.current if timeline is not None else ""
-        except FormatError:
-            if lines:
-                yield lines, times
-            raise
-        finally:
-            reader.records += n
-            if timeline is not None and latest > float("-inf"):
-                timeline.observe_time(latest)
-        if lines:
-            yield lines, times
+    def _plain_line(self, row: list[Any], profile: str) -> str:
+        t, level, source, logger, message, _, _, fields = row
+        return self._row_line(
+            self._reader.session,
+            self._keep,
+            profile,
+            self._launch,
+            t,
+            level,
+            source,
+            logger,
+            message,
+            fields,
+        )
 
 
 def _select_lines(
