@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-import textwrap
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
-from sealog.audit._policy import control_policy_digest, parse_control_policy
+from approvals import TwoApprovers
 from sealog.host._store import Store
 from sealog.keep._session import SealedSession
 from sealog.owner import (
@@ -222,57 +219,19 @@ def test_a_selection_or_several_sessions_read_the_same_either_way(
     assert fast_lines.count("\n") == 55 + 2  # each session's own note too
 
 
-class _Control:
-    def __init__(self, root: Path) -> None:
-        self.alice, self.bob, log_key = (SigningKey.generate() for _ in range(3))
-        self.text = textwrap.dedent(
-            f"""
-            format = 1
-            audit_log_key = "{log_key.public_key.to_text()}"
-            [[approvers]]
-            name = "alice"
-            key = "{self.alice.public_key.to_text()}"
-            [[approvers]]
-            name = "bob"
-            key = "{self.bob.public_key.to_text()}"
-            [targets.incident]
-            approvals = 2
-            max_duration = "1h"
-            """
-        )
-        self.log = AuditLog.init(root / "log", log_key)
-
-    def bundle(self, start: float) -> dict[str, Any]:
-        order = ChangeOrder.create(
-            keep="keep",
-            profile="incident",
-            not_before=datetime.fromtimestamp(int(start), UTC) - timedelta(seconds=1),
-            duration=timedelta(seconds=600),
-            reason="test",
-        )
-        order = order.sign(self.alice).sign(self.bob)
-        result = self.log.append(order.entry_bytes())
-        inclusion = OrderInclusion(
-            result.leaf_index, tuple(result.inclusion_proof), result.tree_head
-        )
-        parsed: dict[str, Any] = json.loads(OrderBundle(order, inclusion).to_json())
-        return parsed
-
-
 def test_records_around_a_profile_change_are_tagged_as_through_records(
     tmp_path: Path, owner_key: OwnerPrivateKey
 ) -> None:
     """A change by order in the middle of a batch, then records released by it that were
     logged before it: each line carries the profile in force when it was logged."""
-    control = _Control(tmp_path)
+    control = TwoApprovers(tmp_path / "log")
     prof = plain_profile()
-    policy = parse_control_policy(control.text)
     launch = LaunchConfig(
         "test",
         "production",
         b"\x11" * 32,
         owner_key.public_key.key_id,
-        control_policy_digest(policy),
+        control.digest,
     )
     header, sealer = start_session(owner_key.public_key, launch, none_evidence)
     sealed = SealedSession(
@@ -289,14 +248,14 @@ def test_records_around_a_profile_change_are_tagged_as_through_records(
 
     policy_fields = {
         "event": "control.policy",
-        "digest": control_policy_digest(policy).hex(),
+        "digest": control.digest.hex(),
         "policy": control.text,
     }
     change = {
         "event": "profile.changed",
         "profile": "incident",
         "profile_digest": profile_digest(builtin_profile("incident")).hex(),
-        "bundle": control.bundle(now),
+        "bundle": control.bundle("keep", now - 1, 600),
     }
     rows = [
         Row(now, 30, "sealog", "sealog.control", "policy", None, None, policy_fields),

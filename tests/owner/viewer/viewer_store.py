@@ -22,12 +22,11 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
-from sealog.audit._policy import control_policy_digest, parse_control_policy
+from approvals import TwoApprovers
 from sealog.host import Store
 from sealog.keep._session import SealedSession
 from sealog.profile import builtin_profile, builtin_text, profile_digest
@@ -174,51 +173,13 @@ def _rows(start: float, keep: str, bundle: dict[str, Any] | None) -> list[Row]:
     return rows
 
 
-class _Control:
-    """Approvers, an audit log and a control policy (the launch configuration names it)."""
-
-    def __init__(self, root: Path) -> None:
-        self.alice, self.bob, log_key = (SigningKey.generate() for _ in range(3))
-        self.log = AuditLog.init(root / "audit-log", log_key)
-        self.text = textwrap.dedent(
-            f"""
-            format = 1
-            audit_log_key = "{log_key.public_key.to_text()}"
-            [[approvers]]
-            name = "alice"
-            key = "{self.alice.public_key.to_text()}"
-            [[approvers]]
-            name = "bob"
-            key = "{self.bob.public_key.to_text()}"
-            [targets.incident]
-            approvals = 2
-            max_duration = "1h"
-            """
-        )
-        self.digest = control_policy_digest(parse_control_policy(self.text))
-
-    def bundle(self, keep: str, not_before: float) -> dict[str, Any]:
-        import json
-
-        order = ChangeOrder.create(
-            keep=keep,
-            profile="incident",
-            not_before=datetime.fromtimestamp(int(not_before), UTC),
-            duration=timedelta(seconds=_INCIDENT_FOR),
-            reason="payments failing in eu-1",
-            flight_recorder=True,
-        )
-        order = order.sign(self.alice).sign(self.bob)
-        result = self.log.append(order.entry_bytes())
-        inclusion = OrderInclusion(
-            result.leaf_index, tuple(result.inclusion_proof), result.tree_head
-        )
-        bundle: dict[str, Any] = json.loads(OrderBundle(order, inclusion).to_json())
-        return bundle
-
-
 def _library_session(
-    store: Path, key: OwnerPrivateKey, control: _Control, keep: str, start: float, incident: bool
+    store: Path,
+    key: OwnerPrivateKey,
+    control: TwoApprovers,
+    keep: str,
+    start: float,
+    incident: bool,
 ) -> str:
     prof = dataclasses.replace(plain_profile(), name="production")
     launch = LaunchConfig(
@@ -237,7 +198,17 @@ def _library_session(
             {"event": "control.policy", "digest": control.digest.hex(), "policy": control.text},
         )
     )
-    bundle = control.bundle(keep, start + _INCIDENT_AT - 1) if incident else None
+    bundle = (
+        control.bundle(
+            keep,
+            start + _INCIDENT_AT - 1,
+            _INCIDENT_FOR,
+            reason="payments failing in eu-1",
+            flight_recorder=True,
+        )
+        if incident
+        else None
+    )
     for n, row in enumerate(_rows(start, keep, bundle)):
         sealed.submit(row)
         if n % 20 == 19:
@@ -290,7 +261,7 @@ def build_viewer_store(root: Path) -> ViewerStore:
     key = generate_owner_key()
     key_file, pub = write_key_pair(key, root / "owner")
     store = root / "store"
-    control = _Control(root)
+    control = TwoApprovers(root / "audit-log")
     # Records end a few seconds before the sessions close (the closing record is stamped now).
     start = float(int(time.time() - SPAN) - 5)
     incident = _library_session(store, key, control, "k1", start, incident=True)
