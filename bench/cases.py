@@ -59,6 +59,14 @@ def _prod_ring_info(tmp: Path) -> Path:
     return path
 
 
+def _development_store(tmp: Path, pool: list[Call], n: int) -> None:
+    """``tmp/store``: ``n`` of the pool's records logged under the development profile."""
+    run, finish = setup("sealog-development", tmp, pool)
+    run(n)
+    finish()
+    _reset_logging()
+
+
 def setup(contender: str, tmp: Path, pool: list[Call]) -> tuple[Callable[[int], None], Finish]:
     """Install one contender; return ``run(n)`` and ``finish()``."""
     _reset_logging()
@@ -270,10 +278,7 @@ def read(n: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
         tmp = Path(d)
         _owner(tmp)
-        run, finish = setup("sealog-development", tmp, pool)
-        run(n)
-        finish()
-        _reset_logging()
+        _development_store(tmp, pool, n)
         key = OwnerPrivateKey.load(tmp / "owner.key")
         (seal,) = (tmp / "store").glob("*.seal")
         lines = tmp / "plain.jsonl"
@@ -378,10 +383,7 @@ def reading(n: int, repeats: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sealog-bench-") as d:
         tmp = Path(d)
         _owner(tmp)
-        run, finish = setup("sealog-development", tmp, pool)
-        run(n)
-        finish()
-        _reset_logging()
+        _development_store(tmp, pool, n)
         sealog_cli = str(Path(sys.executable).with_name("sealog"))
         store, key = str(tmp / "store"), str(tmp / "owner.key")
         lines = tmp / "records.jsonl"
@@ -431,10 +433,7 @@ def diff_scale(n_a: int, n_b: int) -> dict[str, Any]:
         _owner(tmp)
         stores = []
         for name, n in (("a", n_a), ("b", n_b)):
-            run, finish = setup("sealog-development", tmp, pool)
-            run(n)
-            finish()
-            _reset_logging()
+            _development_store(tmp, pool, n)
             (tmp / "store").rename(tmp / name)
             stores.append(str(tmp / name))
         sealog_cli = str(Path(sys.executable).with_name("sealog"))

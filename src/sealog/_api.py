@@ -6,7 +6,7 @@ from __future__ import annotations
 import atexit
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -141,7 +141,7 @@ def open_session(
     host = HostChannel(
         host_stream if host_stream is not None else sys.stderr,
         record=lambda event: store_obj.append_event(sid, event),
-        record_lines=_lines_recorder(store_obj, sid),
+        record_lines=lambda text: store_obj.append_event_lines(sid, text),
         session=sid,
     )
     host.emit("keep.starting", profile=profile.name, attest=_provider_name(header))
@@ -162,14 +162,6 @@ def open_session(
     # what it logged is sealed and the closing frame written, instead of a truncated stream.
     atexit.register(session.close)
     return session
-
-
-def _lines_recorder(store: object, session: str) -> Callable[[str], None] | None:
-    """The store's way of keeping a batch of ``keep.log`` lines in one write, if it has one."""
-    append = getattr(store, "append_event_lines", None)
-    if append is None:
-        return None
-    return lambda lines: append(session, lines)
 
 
 def _provider_name(header: Header) -> str:
@@ -278,7 +270,7 @@ def run_keep(
             attester=started.attester,
             host_stream=host_stream if host_stream is not None else sys.stderr,
             record_event=started.store.append_event,
-            record_event_lines=getattr(started.store, "append_event_lines", None),
+            record_event_lines=started.store.append_event_lines,
             control=control,
         )
     finally:

@@ -16,7 +16,8 @@ from typing import Any
 
 from clihelp import SEALOG, fast_profile, sealog
 
-from sealog.audit import AuditLog, ChangeOrder, OrderBundle, OrderInclusion, SigningKey
+from approvals import TwoApprovers
+from sealog.audit import ChangeOrder, OrderBundle, OrderInclusion, SigningKey
 
 WORKLOAD = textwrap.dedent(
     """
@@ -39,27 +40,11 @@ class Control:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.alice, self.bob, self.mallory = (SigningKey.generate() for _ in range(3))
-        self.log_key = SigningKey.generate()
-        self.log = AuditLog.init(root / "log", self.log_key)
+        approvers = TwoApprovers(root / "log", max_duration="10m")
+        self.alice, self.bob, self.log = approvers.alice, approvers.bob, approvers.log
+        self.mallory = SigningKey.generate()
         self.policy = root / "policy.toml"
-        self.policy.write_text(
-            textwrap.dedent(
-                f"""
-                format = 1
-                audit_log_key = "{self.log_key.public_key.to_text()}"
-                [[approvers]]
-                name = "alice"
-                key = "{self.alice.public_key.to_text()}"
-                [[approvers]]
-                name = "bob"
-                key = "{self.bob.public_key.to_text()}"
-                [targets.incident]
-                approvals = 2
-                max_duration = "10m"
-                """
-            )
-        )
+        self.policy.write_text(approvers.text)
         self.orders = root / "orders"
         self.orders.mkdir()
 

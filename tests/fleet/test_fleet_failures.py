@@ -60,6 +60,29 @@ def _relay(store: Path, source: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def _steady(tmp_path: Path, pub: Path, store: Path, stop: Path) -> subprocess.Popen[bytes]:
+    """``sealog run`` of the steady workload (a tick at a time until ``stop`` exists)."""
+    return subprocess.Popen(
+        [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
+         "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,
+         str(stop)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def _sealed_bytes(store: Path) -> int:
+    return sum(p.stat().st_size for p in store.glob("*.seal"))
+
+
+def _every_tick_once(cli: Cli, source: str, key: Path) -> None:
+    """The owner reads every tick from the stream exactly once, in order, then the last."""
+    code, out, err = cli("read", source, "--key", key, "--json")
+    assert code == 0, err
+    ticks = [m for m in (json.loads(line)["message"] for line in out.splitlines()) if "tick" in m]
+    last = int(ticks[-1].split()[-1])
+    assert ticks == [f"tick {i}" for i in range(last + 1)] + [f"last tick {last}"]
+
+
 def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
     cluster: Cluster, tmp_path: Path, cli: Cli, owner_files: tuple[Path, Path]
 ) -> None:
@@ -69,12 +92,7 @@ def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
     stop = tmp_path / "stop"
     log = tmp_path / "relay.log"
     relay = _relay(store, source, log)
-    run = subprocess.Popen(
-        [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
-         "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,
-         str(stop)],
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    run = _steady(tmp_path, pub, store, stop)
     try:
         count, leader = wait_for(lambda: (s := _stream_state(source))[0] >= 10 and s, timeout=20)
 
@@ -87,8 +105,8 @@ def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
         # 2. The relay is killed mid-publish, and started again.
         relay.kill()
         relay.wait(timeout=10)
-        size = sum(p.stat().st_size for p in store.glob("*.seal"))
-        wait_for(lambda: sum(p.stat().st_size for p in store.glob("*.seal")) > size + 2000, 20)
+        size = _sealed_bytes(store)
+        wait_for(lambda: _sealed_bytes(store) > size + 2000, 20)
         relay = _relay(store, source, log)
         count = _stream_state(source)[0]
         wait_for(lambda: _stream_state(source)[0] >= count + 10, timeout=20)
@@ -100,12 +118,7 @@ def test_node_and_relay_killed_mid_session_lose_and_repeat_nothing(
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     assert events.count("relay.started") == 2
 
-    code, out, err = cli("read", source, "--key", key, "--json")
-    assert code == 0, err
-    ticks = [json.loads(line)["message"] for line in out.splitlines()]
-    ticks = [t for t in ticks if "tick" in t]
-    last = int(ticks[-1].split()[-1])
-    assert ticks == [f"tick {i}" for i in range(last + 1)] + [f"last tick {last}"]
+    _every_tick_once(cli, source, key)
     code, out, err = cli("verify", source, "--key", key)
     assert code == 0, out + err
     assert "INTACT" in out
@@ -122,18 +135,13 @@ def test_server_restarted_under_a_running_relay_loses_and_repeats_nothing(
     log = tmp_path / "relay.log"
     with open(log, "ab") as log_file:
         relay = subprocess.Popen([*SEALOG, "relay", str(store), "--to", source], stderr=log_file)
-    run = subprocess.Popen(
-        [*SEALOG, "run", "--owner", str(pub), "--profile", str(fast_profile(tmp_path, "testing")),
-         "--store", str(store), "--keep-id", "steady", "--", sys.executable, "-c", _STEADY,
-         str(stop)],
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    run = _steady(tmp_path, pub, store, stop)
     (server,) = nats.nodes
     try:
         count = wait_for(lambda: _stream_state(source)[0] >= 5 and _stream_state(source)[0], 20)
         server.kill()
-        size = sum(p.stat().st_size for p in store.glob("*.seal"))
-        wait_for(lambda: sum(p.stat().st_size for p in store.glob("*.seal")) > size + 2000, 20)
+        size = _sealed_bytes(store)
+        wait_for(lambda: _sealed_bytes(store) > size + 2000, 20)
         server.start()
         wait_for(lambda: _stream_state(source)[0] >= count + 10, timeout=20)
     finally:
@@ -145,8 +153,4 @@ def test_server_restarted_under_a_running_relay_loses_and_repeats_nothing(
     assert "relay.disconnected" in events
     assert "relay.reconnected" in events
 
-    code, out, err = cli("read", source, "--key", key, "--json")
-    assert code == 0, err
-    ticks = [m for m in (json.loads(line)["message"] for line in out.splitlines()) if "tick" in m]
-    last = int(ticks[-1].split()[-1])
-    assert ticks == [f"tick {i}" for i in range(last + 1)] + [f"last tick {last}"]
+    _every_tick_once(cli, source, key)

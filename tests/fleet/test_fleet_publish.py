@@ -188,3 +188,37 @@ def test_frames_and_events_from_several_threads_share_the_window_without_stalls_
 
     assert asyncio.run(stored("frame")) == [b"frame %d" % n for n in range(150)]
     assert [json.loads(e)["n"] for e in asyncio.run(stored("event"))] == list(range(150))
+
+
+def test_a_batch_of_host_lines_is_published_as_one_event_each_in_order(
+    nats: Cluster, make_session: SessionMaker
+) -> None:
+    """The development host copy reaches a ``nats://`` store as it reaches a folder: each
+    ``keep.log`` line of a batch is one event, numbered after the events before it."""
+    from sealog.host import NatsSink
+
+    store, sid = make_session(records=5)
+    first = next(e for e in iter_entries(Store.open(store).seal_path(sid).read_bytes()))
+    assert isinstance(first, Entry)
+    header = Header.from_bytes(first.payload)
+    target = NatsTarget.parse(nats.source())
+    sink = NatsSink(target)
+    sink.session(header)
+    sink.event(sid, {"event": "keep.ready", "n": 0})
+    lines = [json.dumps({"event": "keep.log", "n": n}) for n in range(1, 6)]
+    sink.append_event_lines(sid, "\n".join(lines) + "\n")
+    sink.event(sid, {"event": "keep.exited", "n": 6})
+    sink.close()
+
+    async def stored() -> list[tuple[bytes, str | None]]:
+        nc = await nats_client.connect(servers=list(target.servers))
+        js = nc.jetstream(timeout=2)
+        subject = target.subject(header.keep_id, sid, "event")
+        sub = await js.subscribe(subject, ordered_consumer=True)
+        msgs = [await sub.next_msg(timeout=2) for _ in range(7)]
+        await nc.close()
+        return [(m.data, (m.headers or {}).get("Nats-Msg-Id")) for m in msgs]
+
+    got = asyncio.run(stored())
+    assert [json.loads(data)["n"] for data, _ in got] == list(range(7))
+    assert len({mid for _, mid in got}) == 7  # one message id each: none taken for another

@@ -23,6 +23,7 @@ __all__ = [
     "appraisal_options",
     "fail",
     "guarded",
+    "owner_key_option",
     "quiet_broken_pipe",
 ]
 
@@ -142,6 +143,19 @@ class SealogGroup(click.Group):
             click.echo("sealog: aborted", err=True)
             sys.exit(130)
         sys.exit(result if isinstance(result, int) else 0)
+
+
+def owner_key_option(func: Callable[P, R]) -> Callable[P, R]:
+    """``--key``, the owner's private key, also from ``SEALOG_KEY``."""
+    return click.option(
+        "--key",
+        "key_path",
+        type=click.Path(path_type=Path),
+        required=True,
+        envvar="SEALOG_KEY",
+        show_envvar=True,
+        help="The owner's private key (or set SEALOG_KEY).",
+    )(func)
 
 
 def appraisal_options(func: Callable[P, R]) -> Callable[P, R]:

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from sealog.cli._common import fail, guarded
+from sealog.cli._common import fail, guarded, owner_key_option
 from sealog.cli._source import session_spec
 from sealog.errors import FormatError
 from sealog.owner import (
@@ -30,8 +30,6 @@ from sealog.owner import (
 )
 
 __all__ = ["diff"]
-
-_PATH = click.Path(path_type=Path)
 
 
 def _fields_text(record: Record) -> str:
@@ -144,15 +142,7 @@ def _print_json(specs: tuple[str, str], diffed: StoreDiff) -> None:
 @click.command()
 @click.argument("a")
 @click.argument("b")
-@click.option(
-    "--key",
-    "key_path",
-    type=_PATH,
-    required=True,
-    envvar="SEALOG_KEY",
-    show_envvar=True,
-    help="The owner's private key (or set SEALOG_KEY).",
-)
+@owner_key_option
 @click.option(
     "--json",
     "as_json",

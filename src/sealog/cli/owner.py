@@ -6,11 +6,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from sealog.cli._common import appraisal_options, guarded
+from sealog.cli._common import appraisal_options, guarded, owner_key_option
 from sealog.cli._source import store_source
 from sealog.errors import FormatError
 from sealog.host import host_view, is_nats
@@ -55,21 +55,8 @@ def keygen(prefix: Path, kem: str, force: bool) -> None:
     click.echo(f"key id {key.public_key.key_id} ({kem})")
 
 
-_KEY_HELP = "The owner's private key (or set SEALOG_KEY)."
 #: verify's exit code when nothing failed but a session is still being written.
 EXIT_OPEN = 3
-
-
-def _key_option(func: Any) -> Any:
-    return click.option(
-        "--key",
-        "key_path",
-        type=_PATH,
-        required=True,
-        envvar="SEALOG_KEY",
-        show_envvar=True,
-        help=_KEY_HELP,
-    )(func)
 
 
 def _colour(stream: TextIO) -> bool:
@@ -107,7 +94,7 @@ def _warn(verdict: Verdict) -> int:
 
 @click.command()
 @click.argument("store")
-@_key_option
+@owner_key_option
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--level", help="Only records at this level or above (any case; warn, fatal).")
 @click.option("--since", help="Only records from this time on: ISO 8601, or ago (10m, 2h, 1d).")
@@ -236,7 +223,7 @@ def _follow(
 
 @click.command()
 @click.argument("store")
-@_key_option
+@owner_key_option
 @click.option("--session", help="Only this session (an id or a unique prefix).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session, per line.")
 @appraisal_options

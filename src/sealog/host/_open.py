@@ -16,8 +16,8 @@ __all__ = ["open_store"]
 
 def open_store(store: str | Path) -> Store | NatsSink:
     """A store folder (created if needed), or, for a ``nats://`` source, a
-    :class:`~sealog.host.NatsSink` publishing to it. Both give ``new_session(header)`` and
-    ``append_event(session, event)``.
+    :class:`~sealog.host.NatsSink` publishing to it. Both give ``new_session(header)``,
+    ``append_event(session, event)`` and ``append_event_lines(session, text)``.
 
     Raises:
         FormatError: a folder that is not a store, a malformed address, no server, or a stream

@@ -477,15 +477,24 @@ class NatsSink:
         line = getattr(event, "line", None)
         if not isinstance(line, str):
             line = json.dumps(event, sort_keys=True, separators=(",", ":"))
-        subject = self._target.subject(keep, session, "event")
-        with self._event_lock:
-            n = self._events.get(session, 0)
-            self._events[session] = n + 1
-            self._put(subject, line.encode(), msg_id(session, "event", n))
+        self._publish_events(keep, session, [line])
         if event.get("event") == "keep.closed":
             # A session opened in-process ends with this event (a store folder releases its
             # file then): with nothing left to send, the connection goes too.
             self.close()
+
+    def append_event_lines(self, session: str, text: str) -> None:
+        """Publish a batch of ``keep.log`` events, already JSON lines (each ending in a
+        newline), one message each, as a store folder appends them."""
+        self._publish_events(self._keeps.get(session, "unknown"), session, text.splitlines())
+
+    def _publish_events(self, keep: str, session: str, lines: list[str]) -> None:
+        subject = self._target.subject(keep, session, "event")
+        with self._event_lock:
+            n = self._events.get(session, 0)
+            self._events[session] = n + len(lines)
+            for i, line in enumerate(lines, n):
+                self._put(subject, line.encode(), msg_id(session, "event", i))
 
     # The names a store folder gives the same things (sealog.run_keep uses either).
     def new_session(self, header: Header) -> _SessionSink:

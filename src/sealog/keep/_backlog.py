@@ -42,9 +42,8 @@ def _cost(row: Row) -> int:
     """Bytes a row may take before it is encoded: its text, plus a bound for structure."""
     try:
         cost = _ROW_BASE + len(row[3]) + len(row[4])
-        template = row[5]
-        if template.__class__ is str or isinstance(template, str):
-            cost += len(template)
+        if isinstance(row[5], str):
+            cost += len(row[5])
         if row[6] is not None or row[7] is not None:
             cost += _STRUCTURED
         return cost
@@ -88,10 +87,9 @@ class Backlog:
         number = self.next_number
         self.next_number = number + 1
         cost = _cost(row)
-        limit = self._limit
-        if limit is not None:
-            bound = limit * 2 if row[1] >= ERROR else limit
-            if len(self.ready) + self._group_cost + cost > bound:
+        if self._limit is not None:
+            bound = self._limit * 2 if row[1] >= ERROR else self._limit
+            if self.size + cost > bound:
                 self.dropped += 1
                 ranges = self._ranges
                 if ranges and ranges[-1][1] == number - 1:
@@ -99,16 +97,7 @@ class Backlog:
                 else:
                     ranges.append([number, number])
                 return False
-        # What _add does, written out: this runs once per record.
-        group = self._group
-        group.append(row)
-        self._group_cost += cost
-        self.admitted += 1
-        size = len(self.ready) + self._group_cost
-        if size > self.peak:  # noqa: PLR1730 - a comparison costs less than a call to max
-            self.peak = size
-        if len(group) >= GROUP:
-            self.encode()
+        self._add(row, cost)
         return True
 
     def note(self, row: Row) -> None:

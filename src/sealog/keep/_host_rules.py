@@ -73,11 +73,8 @@ class HostRules:
                 self.held_back += shaper.limited
                 shaper.limited = 0
                 return
-            if self.held_back:
-                self.flush()
-            level = _LEVEL_NAMES.get(shaped[1])
-            message = shaped[4] if shaped[6] is None else _plain(shaped)
-            host.log(f"Level {shaped[1]}" if level is None else level, shaped[3], message)
+            self._release()
+            host.log(_level_name(shaped[1]), shaped[3], _plain(shaped))
             return
         if not self._limit.allow(row.time):
             self.held_back += 1

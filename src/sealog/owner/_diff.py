@@ -41,6 +41,7 @@ __all__ = [
     "Divergence",
     "Located",
     "diff_sessions",
+    "flatten",
     "normalise_record",
     "normalise_text",
 ]
@@ -265,10 +266,11 @@ class DiffResult:
         }
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+def flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    """Put ``value``'s leaves into ``out`` under dotted names (``a.b``) below ``prefix``."""
     if isinstance(value, Mapping) and value:
         for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+            flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
         out[prefix] = list(value) if isinstance(value, tuple) else value
 
@@ -277,7 +279,7 @@ def _fingerprint(records: Sequence[Record]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for record in records:
         if record.logger == FINGERPRINT_LOGGER and record.source == "runtime":
-            _flatten("", dict(record.fields), found)
+            flatten("", dict(record.fields), found)
             break
     return found
 

@@ -35,6 +35,7 @@ from sealog.owner._diff import (
     Divergence,
     Located,
     diff_sessions,
+    flatten,
     normalise_record,
 )
 from sealog.owner._reader import SessionReader, Verdict
@@ -143,7 +144,7 @@ class _Side:
             self.read += 1
             if record.logger == FINGERPRINT_LOGGER:
                 if not self.fingerprint and record.source == "runtime":
-                    _flatten("", dict(record.fields), self.fingerprint)
+                    flatten("", dict(record.fields), self.fingerprint)
                 continue
             if (
                 record.logger == TRACE_LOGGER
@@ -207,14 +208,6 @@ class _Side:
         for _ in self._source:  # drain: the length counts what was left out too
             pass
         return self.read
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict) and value:
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
-    else:
-        out[prefix] = list(value) if isinstance(value, tuple) else value
 
 
 def diff_streams(

@@ -8,6 +8,11 @@ array, ``bytes`` as base64 and a NaN as ``null``, where sealog's format has alwa
 ``str(value)`` and ``NaN``. So msgspec only gets rows whose values are plain JSON (checked below, in
 the same pass order as the row's slots); any other batch goes to the standard library as before,
 and the sealed bytes mean the same either way.
+
+The one home of msgspec in sealog. An interpreter without it (a workload's, from another
+installation) gets the standard library: :func:`encode_plain_rows` declines and
+:func:`decode_json` is ``json.loads``. Importing this module loads msgspec (a few milliseconds):
+callers import it when they first encode or decode, not at start.
 """
 
 from __future__ import annotations
@@ -17,14 +22,26 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-
 from sealog.seal._row import Row
+
+#: What encoding a row may raise: the row then takes the standard library's way.
+_ENCODE_FAILURES: tuple[type[Exception], ...] = (
+    UnicodeEncodeError,
+    TypeError,
+    ValueError,
+    OverflowError,
+)
+try:
+    import msgspec
+except ImportError:  # pragma: no cover - sealog's dependencies are not installed here
+    _encode = _decode = None
+else:
+    _encode = msgspec.json.Encoder().encode
+    _decode = msgspec.json.Decoder().decode
+    _ENCODE_FAILURES += (msgspec.EncodeError,)
 
 __all__ = ["decode_json", "encode_plain_rows"]
 
-_encode = msgspec.json.Encoder().encode
-_decode = msgspec.json.Decoder().decode
 _SCALARS = frozenset({str, int, bool, type(None)})
 _isfinite = math.isfinite
 
@@ -59,6 +76,8 @@ def encode_plain_rows(rows: Sequence[Row]) -> bytes | None:
     The slots other than exception and fields are plain by construction: rows are built by
     capture from text and numbers, and rows from a workload are checked on arrival.
     """
+    if _encode is None:  # pragma: no cover - without msgspec
+        return None
     try:
         for row in rows:
             fields = row[7]
@@ -73,7 +92,7 @@ def encode_plain_rows(rows: Sequence[Row]) -> bytes | None:
         return None
     try:
         return _encode(rows)
-    except (UnicodeEncodeError, TypeError, ValueError, OverflowError, msgspec.EncodeError):
+    except _ENCODE_FAILURES:
         return None
 
 
@@ -82,13 +101,15 @@ def decode_json(data: bytes | str) -> Any:
 
     What msgspec accepts it decodes to the values ``json.loads`` gives; what it declines
     (``NaN``, ``1e400``, escaped lone surrogates, a byte-order mark) goes to ``json.loads``,
-    which gives the value or raises as it always did.
+    which gives the value or raises as it always did. Without msgspec, ``json.loads`` alone.
 
     Raises:
         ValueError: not JSON (``json.JSONDecodeError``, ``UnicodeDecodeError``).
         RecursionError: nested too deeply for ``json.loads``.
     """
-    try:
-        return _decode(data)
-    except Exception:  # whatever msgspec declines, json decides
-        return json.loads(data)
+    if _decode is not None:
+        try:
+            return _decode(data)
+        except Exception:  # noqa: S110 - whatever msgspec declines, json decides below
+            pass
+    return json.loads(data)

@@ -15,12 +15,11 @@ rebuilt from its template): see ``_compress.py``. :class:`RecordDecoder` reads b
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 import struct
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,7 +278,6 @@ class RecordDecoder:
         self._start = bytearray()  # a session's first bytes, until compression is known
         self._zstd: StreamDecompressor | None = None
         self._plain = False
-        self._loads = _batch_loads()
 
     @property
     def pending(self) -> int:
@@ -330,41 +328,18 @@ class RecordDecoder:
                 break
             body = bytes(self._buf[_LEN.size : _LEN.size + n])
             del self._buf[: _LEN.size + n]
-            rows = self._loads(body)
+            rows = _decode_batch(body)
             if not isinstance(rows, list):
                 raise FormatError("record batch is not a list")
             yield rows
 
 
-def _json_loads(body: bytes) -> Any:
+def _decode_batch(body: bytes) -> Any:
+    """A batch's rows as ``json.loads`` reads them, through the fast decoder (which a
+    workload's interpreter, importing this module, never loads); not JSON is a FormatError."""
+    from sealog.seal._fast_json import decode_json  # noqa: PLC0415
+
     try:
-        return json.loads(body)
+        return decode_json(body)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise FormatError("record batch is not valid JSON") from exc
-
-
-@functools.cache
-def _batch_loads() -> Callable[[bytes], Any]:
-    """The batch decoder: msgspec's, which reads a batch in less than half the time of
-    ``json.loads``, with ``json.loads`` deciding whatever msgspec declines.
-
-    What msgspec accepts it decodes to exactly the values ``json.loads`` gives (the same
-    types, ints of any size, correctly rounded floats); what it refuses that ``json.loads``
-    takes (``NaN``, ``1e400``, escaped lone surrogates, a byte-order mark, UTF-16) goes to
-    ``json.loads``, so every batch reads as it always did and a malformed one is refused
-    with the same error. Without msgspec (an interpreter without sealog's dependencies),
-    ``json.loads`` alone.
-    """
-    try:
-        import msgspec  # noqa: PLC0415 - not needed by `import sealog` inside a workload
-    except ImportError:  # pragma: no cover - sealog's dependencies are not installed
-        return _json_loads
-    decode = msgspec.json.Decoder().decode
-
-    def loads(body: bytes) -> Any:
-        try:
-            return decode(body)
-        except Exception:  # whatever msgspec declines (its errors and others), json decides
-            return _json_loads(body)
-
-    return loads
